@@ -1,0 +1,41 @@
+/*
+ * common.h — constants and compiler helpers shared by every tier.
+ *
+ * Naming: public entry points are pagoda_* (include/pagoda.h); everything else is
+ * internal, hidden from the dynamic symbol table by -fvisibility=hidden, and named by
+ * its component (span_*, page_heap_*, central_*, thread_cache_*, pagemap_*).
+ */
+#ifndef PAGODA_COMMON_H
+#define PAGODA_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  ((size_t)1 << PAGE_SHIFT)          /* the page heap's unit: 4 KiB */
+#define PAGE_MASK  (PAGE_SIZE - 1)
+
+/* Spans come from the OS in chunks of at least this size, aligned to it, so that
+ * transparent huge pages can back them. */
+#define OS_CHUNK_SIZE ((size_t)2 << 20)
+
+/* The largest request pagoda accepts: beyond it a size computation could overflow. */
+#define MAX_REQUEST_SIZE ((size_t)PTRDIFF_MAX - (size_t)(64 << 20))
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE      __attribute__((noinline))
+#define COLD          __attribute__((cold, noinline))
+#define EXPORT        __attribute__((visibility("default")))
+#define CACHE_ALIGNED __attribute__((aligned(64)))
+
+/* Defines `alias` as another name of the function `target` (same translation unit). */
+#define ALIAS_OF(target) __attribute__((alias(#target), visibility("default"), used))
+
+static inline uintptr_t page_of(const void *p) { return (uintptr_t)p >> PAGE_SHIFT; }
+static inline void *page_address(uintptr_t page) { return (void *)(page << PAGE_SHIFT); }
+static inline size_t pages_for(size_t bytes) { return (bytes + PAGE_MASK) >> PAGE_SHIFT; }
+
+#endif /* PAGODA_COMMON_H */

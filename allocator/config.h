@@ -1,0 +1,34 @@
+/*
+ * config.h — reading PAGODA_* environment variables at start-up.
+ *
+ * Every reader validates its value; a malformed or out-of-range value gets one line on
+ * stderr naming the variable and what is wrong, and the default is used instead.
+ * Sizes accept K, M and G suffixes (powers of 1024). getenv does not allocate, so this
+ * is safe inside the allocator's initialisation.
+ */
+#ifndef PAGODA_CONFIG_H
+#define PAGODA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A byte count in [min, max], or fallback. */
+size_t config_bytes(const char *name, size_t fallback, size_t min, size_t max);
+
+/* 0/1, true/false, yes/no, on/off; or fallback. */
+bool config_bool(const char *name, bool fallback);
+
+/* Parses a decimal number with an optional K/M/G suffix; false if malformed. */
+bool config_parse_size(const char *text, size_t *out);
+
+/* Every PAGODA_* setting the allocator uses, read once by config_load(). */
+struct pagoda_config {
+    size_t thread_cache_bytes;          /* PAGODA_THREAD_CACHE_BYTES */
+    size_t total_thread_cache_bytes;    /* PAGODA_TOTAL_THREAD_CACHE_BYTES */
+};
+
+extern struct pagoda_config pagoda_config;
+
+void config_load(void);
+
+#endif /* PAGODA_CONFIG_H */

@@ -1,0 +1,67 @@
+/*
+ * init.c — start-up and fork() handling.
+ *
+ * Start-up reads the PAGODA_* variables, installs the size-class table, prepares the
+ * central lists and the thread-exit hook. It runs under init_lock and calls nothing
+ * that allocates. Only afterwards, with pagoda_initialized set, are the fork handlers
+ * registered (pthread_atfork may itself allocate, which is then an ordinary call).
+ *
+ * fork(): the prepare handler takes every lock of the allocator in the global order of
+ * docs/design.md, so no lock is mid-update when the address space is copied; the
+ * parent releases them, and the child, whose other threads are gone, resets them.
+ */
+#include "allocator/init.h"
+
+#include "allocator/config.h"
+#include "allocator/lock.h"
+#include "allocator/size_class_table.h"
+#include "allocator/size_classes.h"
+#include "allocator/thread_cache.h"
+#include "central/central_list.h"
+#include "central/metadata.h"
+#include "central/page_heap.h"
+
+#include <pthread.h>
+
+int pagoda_initialized;
+static pagoda_lock init_lock = PAGODA_LOCK_INIT;
+
+static void before_fork(void)
+{
+    lock_acquire(&init_lock);
+    thread_cache_lock_for_fork();
+    central_lock_for_fork();
+    page_heap_lock_for_fork();
+    metadata_lock_for_fork();
+}
+
+static void after_fork(int in_child)
+{
+    metadata_unlock_after_fork(in_child);
+    page_heap_unlock_after_fork(in_child);
+    central_unlock_after_fork(in_child);
+    thread_cache_unlock_after_fork(in_child);
+    if (in_child)
+        lock_reset(&init_lock);
+    else
+        lock_release(&init_lock);
+}
+
+static void after_fork_in_parent(void) { after_fork(0); }
+static void after_fork_in_child(void) { after_fork(1); }
+
+void pagoda_initialize(void)
+{
+    lock_acquire(&init_lock);
+    bool first = !pagoda_initialized;
+    if (first) {
+        config_load();
+        size_classes_init(size_class_default_table, SIZE_CLASS_DEFAULT_COUNT);
+        central_init();
+        thread_cache_init();
+        __atomic_store_n(&pagoda_initialized, 1, __ATOMIC_RELEASE);
+    }
+    lock_release(&init_lock);
+    if (first)
+        pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+}

@@ -1,0 +1,80 @@
+/*
+ * large.c — large objects (large.h), and the zeroing rule that is pagoda's first
+ * lesson: calloc never writes zeros over memory known to be zero. The page heap's
+ * dirty bits say which pages of a span may hold old data; only those are cleared, and
+ * os_zero_pages clears them at a cost in proportion to their resident pages.
+ */
+#include "allocator/large.h"
+
+#include "allocator/init.h"
+#include "allocator/log.h"
+#include "central/os_memory.h"
+#include "central/page_heap.h"
+#include "pagemap/pagemap.h"
+
+#include <errno.h>
+
+static void zero_dirty_pages(const struct span *span)
+{
+    uintptr_t page = span->first_page, end = span->first_page + span->pages;
+    size_t run;
+    while (pagemap_next_dirty_run(&page, end, &run)) {
+        os_zero_pages(page_address(page), run << PAGE_SHIFT);
+        page += run;
+    }
+}
+
+void *large_alloc(size_t size, size_t alignment, bool zero)
+{
+    pagoda_ensure_initialized();
+    if (unlikely(size > MAX_REQUEST_SIZE || alignment > MAX_REQUEST_SIZE)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t pages = size ? pages_for(size) : 1;
+    struct span *span = alignment > PAGE_SIZE ? page_heap_alloc_aligned(pages, alignment >> PAGE_SHIFT)
+                                              : page_heap_alloc(pages, 0);
+    if (unlikely(!span)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (zero)
+        zero_dirty_pages(span);
+    return span_start(span);
+}
+
+struct span *large_span_of(const void *p)
+{
+    if ((uintptr_t)p & PAGE_MASK)
+        return NULL;
+    struct span *span = pagemap_span(page_of(p));
+    if (!span || span->state != SPAN_LARGE || span->first_page != page_of(p))
+        return NULL;
+    return span;
+}
+
+void report_invalid_pointer(const char *function, const void *p)
+{
+    struct span *span = pagemap_span(page_of(p));
+    if (span && span->state == SPAN_FREE && page_of(p) >= span->first_page &&
+        page_of(p) <= span_last_page(span))
+        pagoda_fatal("%s(): double free of %p (its pages are already free)", function, p);
+    pagoda_fatal("%s(): invalid pointer %p", function, p);
+}
+
+void large_free(struct span *span)
+{
+    page_heap_free(span);
+}
+
+bool large_resize_in_place(struct span *span, size_t size)
+{
+    size_t pages = pages_for(size);
+    if (pages == span->pages)
+        return true;
+    if (pages < span->pages) {
+        page_heap_shrink(span, pages);
+        return true;
+    }
+    return page_heap_try_extend(span, pages);
+}

@@ -1,0 +1,33 @@
+/*
+ * large.h — objects above the largest size class: whole page-heap spans, one per
+ * object, whose first page is the object's address.
+ */
+#ifndef PAGODA_LARGE_H
+#define PAGODA_LARGE_H
+
+#include "central/span.h"
+
+#include <stdbool.h>
+
+/* A large object of at least size bytes, aligned to `alignment` (0 or a power of two;
+ * pages are always page-aligned); zeroed when `zero`. NULL + ENOMEM on failure. */
+void *large_alloc(size_t size, size_t alignment, bool zero);
+
+/* The span of the large object starting at p, or NULL when p is not one. */
+struct span *large_span_of(const void *p);
+
+/* Stops the process with a message naming p, which is no object of pagoda's. */
+void report_invalid_pointer(const char *function, const void *p) __attribute__((noreturn, cold));
+
+static inline size_t large_usable_size(const struct span *span)
+{
+    return span->pages << PAGE_SHIFT;
+}
+
+void large_free(struct span *span);
+
+/* Resizes in place when it can: shrinking always, growing when the following pages are
+ * free. Returns false when the object must move. */
+bool large_resize_in_place(struct span *span, size_t size);
+
+#endif /* PAGODA_LARGE_H */

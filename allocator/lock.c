@@ -1,0 +1,39 @@
+/*
+ * lock.c — the contended half of the futex lock (see lock.h).
+ */
+#include "allocator/lock.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SPIN_ATTEMPTS 64
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void lock_acquire_contended(pagoda_lock *lock)
+{
+    for (int i = 0; i < SPIN_ATTEMPTS; i++) {
+        cpu_relax();
+        int expected = 0;
+        if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+    }
+    /* Announce a waiter (state 2) and sleep until the lock is seen free. */
+    while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
+        syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void lock_wake_waiter(pagoda_lock *lock)
+{
+    syscall(SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}

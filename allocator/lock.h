@@ -1,0 +1,47 @@
+/*
+ * lock.h — the allocator's mutex: a futex-based lock (three states, after Drepper's
+ * "Futexes Are Tricky"), so that pagoda needs no pthread function that might
+ * allocate and can be statically initialised to zero.
+ *
+ *   state 0: unlocked; 1: locked, no waiter; 2: locked, maybe waiters.
+ *
+ * Uncontended acquire and release are one atomic instruction each. Under contention a
+ * thread spins briefly (the holder usually leaves within a few hundred cycles: lock
+ * hold times are O(1) or O(batch)), then sleeps in the kernel.
+ */
+#ifndef PAGODA_LOCK_H
+#define PAGODA_LOCK_H
+
+#include "allocator/common.h"
+
+typedef struct {
+    int state;
+} pagoda_lock;
+
+#define PAGODA_LOCK_INIT { 0 }
+
+void lock_acquire_contended(pagoda_lock *lock);
+void lock_wake_waiter(pagoda_lock *lock);
+
+static inline void lock_acquire(pagoda_lock *lock)
+{
+    int expected = 0;
+    if (likely(__atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
+                                           __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return;
+    lock_acquire_contended(lock);
+}
+
+static inline void lock_release(pagoda_lock *lock)
+{
+    if (unlikely(__atomic_exchange_n(&lock->state, 0, __ATOMIC_RELEASE) == 2))
+        lock_wake_waiter(lock);
+}
+
+/* Only for the child after fork(): the parent's holders do not exist there. */
+static inline void lock_reset(pagoda_lock *lock)
+{
+    __atomic_store_n(&lock->state, 0, __ATOMIC_RELAXED);
+}
+
+#endif /* PAGODA_LOCK_H */

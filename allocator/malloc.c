@@ -1,0 +1,121 @@
+/*
+ * malloc.c — malloc, free, calloc and their variants: the entry points of the hit
+ * path. Each standard name (and glibc's internal __libc_* name) is an alias of the
+ * pagoda_* function, so that no glibc path can allocate behind pagoda's back.
+ *
+ * The journey of a request (docs/design.md has the picture):
+ *   malloc(n): n < small limit → class = lookup[n] → thread cache list pop (hit path)
+ *              → on a miss, a batch from the central list (→ spans → page heap → OS);
+ *              n larger → a span of whole pages from the page heap.
+ *   free(p):   class = pagemap class byte of p's page (lock free) → thread cache
+ *              list push (hit path) → when the list is full, a batch back to the central
+ *              list; class 0 → a large object's span back to the page heap, or an
+ *              invalid pointer, reported.
+ */
+#include "allocator/malloc_path.h"
+
+#include "allocator/init.h"
+#include "allocator/large.h"
+#include "pagemap/pagemap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "pagoda.h"
+
+NOINLINE void *malloc_slow_path(size_t size)
+{
+    pagoda_ensure_initialized();
+    if (size < size_class_small_limit)       /* the first request, before start-up */
+        return thread_cache_alloc(size_class_of(size));
+    return large_alloc(size, 0, false);
+}
+
+EXPORT void *pagoda_malloc(size_t size)
+{
+    return malloc_inline(size);
+}
+
+/* Frees what the hit path does not: NULL, large objects, invalid pointers. */
+static NOINLINE void free_slow_path(void *p)
+{
+    if (!p)
+        return;
+    int saved_errno = errno;
+    struct span *span = large_span_of(p);
+    if (unlikely(!span))
+        report_invalid_pointer("free", p);
+    large_free(span);
+    errno = saved_errno;
+}
+
+EXPORT void pagoda_free(void *p)
+{
+    unsigned size_class = pagemap_size_class(p);
+    if (likely(size_class)) {
+        thread_cache_free(p, size_class);
+        return;
+    }
+    free_slow_path(p);
+}
+
+EXPORT void pagoda_free_sized(void *p, size_t size)
+{
+    (void)size;
+    pagoda_free(p);
+}
+
+EXPORT void pagoda_free_aligned_sized(void *p, size_t alignment, size_t size)
+{
+    (void)alignment;
+    (void)size;
+    pagoda_free(p);
+}
+
+EXPORT void pagoda_cfree(void *p)
+{
+    pagoda_free(p);
+}
+
+EXPORT void *pagoda_calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (unlikely(__builtin_mul_overflow(count, size, &total))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (likely(total < size_class_small_limit)) {
+        void *p = thread_cache_alloc(size_class_of(total));
+        if (likely(p))
+            memset(p, 0, total);
+        return p;
+    }
+    pagoda_ensure_initialized();
+    if (total < size_class_small_limit)
+        return pagoda_calloc(count, size);
+    return large_alloc(total, 0, true);
+}
+
+EXPORT size_t pagoda_malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    unsigned size_class = pagemap_size_class(p);
+    if (size_class)
+        return size_class_table[size_class].size;
+    struct span *span = large_span_of(p);
+    if (!span)
+        report_invalid_pointer("malloc_usable_size", p);
+    return large_usable_size(span);
+}
+
+void *malloc(size_t) ALIAS_OF(pagoda_malloc);
+void *__libc_malloc(size_t) ALIAS_OF(pagoda_malloc);
+void free(void *) ALIAS_OF(pagoda_free);
+void __libc_free(void *) ALIAS_OF(pagoda_free);
+void cfree(void *) ALIAS_OF(pagoda_cfree);
+void free_sized(void *, size_t) ALIAS_OF(pagoda_free_sized);
+void free_aligned_sized(void *, size_t, size_t) ALIAS_OF(pagoda_free_aligned_sized);
+void *calloc(size_t, size_t) ALIAS_OF(pagoda_calloc);
+void *__libc_calloc(size_t, size_t) ALIAS_OF(pagoda_calloc);
+size_t malloc_usable_size(void *) ALIAS_OF(pagoda_malloc_usable_size);

@@ -1,0 +1,62 @@
+/*
+ * realloc.c — realloc and reallocarray, with glibc's semantics: realloc(NULL, n) is
+ * malloc(n); realloc(p, 0) frees p and returns NULL; on failure p is untouched.
+ * Objects stay in place when they can: a small object whose new size still fits its
+ * class and uses at least half of it, a large object that shrinks, or that grows into
+ * free pages right after it.
+ */
+#include "allocator/large.h"
+#include "allocator/malloc_path.h"
+#include "pagemap/pagemap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "pagoda.h"
+
+static void *move_object(void *p, size_t old_size, size_t size)
+{
+    void *fresh = malloc_inline(size);
+    if (!fresh)
+        return NULL;
+    memcpy(fresh, p, old_size < size ? old_size : size);
+    pagoda_free(p);
+    return fresh;
+}
+
+EXPORT void *pagoda_realloc(void *p, size_t size)
+{
+    if (!p)
+        return malloc_inline(size);
+    if (size == 0) {
+        pagoda_free(p);
+        return NULL;
+    }
+    unsigned size_class = pagemap_size_class(p);
+    if (size_class) {
+        size_t usable = size_class_table[size_class].size;
+        if (size <= usable && size >= usable / 2)
+            return p;
+        return move_object(p, usable, size);
+    }
+    struct span *span = large_span_of(p);
+    if (!span)
+        report_invalid_pointer("realloc", p);
+    if (size >= size_class_small_limit && size <= MAX_REQUEST_SIZE && large_resize_in_place(span, size))
+        return p;
+    return move_object(p, large_usable_size(span), size);
+}
+
+EXPORT void *pagoda_reallocarray(void *p, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return pagoda_realloc(p, total);
+}
+
+void *realloc(void *, size_t) ALIAS_OF(pagoda_realloc);
+void *__libc_realloc(void *, size_t) ALIAS_OF(pagoda_realloc);
+void *reallocarray(void *, size_t, size_t) ALIAS_OF(pagoda_reallocarray);

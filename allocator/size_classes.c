@@ -1,0 +1,55 @@
+/*
+ * size_classes.c — builds the lookup table and per-class parameters (size_classes.h)
+ * from a list of classes.
+ */
+#include "allocator/size_classes.h"
+
+uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES];
+struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
+unsigned size_class_count;
+size_t size_class_small_limit;
+
+/* A batch moves about this many bytes, within [BATCH_MIN, BATCH_MAX] objects. */
+#define BATCH_BYTES (64 * 1024)
+#define BATCH_MIN 2
+#define BATCH_MAX 32
+/* A thread cache list holds about this many bytes at most, within
+ * [2 * batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
+#define CACHE_LIST_BYTES (256 * 1024)
+#define CACHE_LIMIT_MAX 8192
+
+static uint32_t clamp_u32(uint64_t v, uint32_t lo, uint32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : (uint32_t)v;
+}
+
+/* The largest request size that maps to lookup entry `index`. */
+static size_t largest_size_at_index(size_t index)
+{
+    if (index <= SIZE_LOOKUP_FINE_LIMIT / 8)
+        return index * 8;
+    return (index << 7) - (120 << 7);
+}
+
+void size_classes_init(const struct size_class *classes, int count)
+{
+    size_class_count = (unsigned)count;
+    for (int i = 0; i < count; i++) {
+        struct size_class_info *info = &size_class_table[i + 1];
+        info->size = classes[i].size;
+        info->pages = classes[i].pages;
+        info->objects = classes[i].objects;
+        info->batch = clamp_u32(BATCH_BYTES / info->size, BATCH_MIN, BATCH_MAX);
+        info->cache_limit = clamp_u32(CACHE_LIST_BYTES / info->size, 2 * info->batch, CACHE_LIMIT_MAX);
+        /* ceil(2^40 / size): exact for offset * size < 2^40, i.e. spans under 1 TiB / size. */
+        info->index_magic = (((uint64_t)1 << 40) + info->size - 1) / info->size;
+    }
+    unsigned cls = 1;
+    size_t last_index = size_class_lookup_index(classes[count - 1].size);
+    for (size_t index = 0; index <= last_index; index++) {
+        while (size_class_table[cls].size < largest_size_at_index(index))
+            cls++;
+        size_class_lookup[index] = (uint8_t)cls;
+    }
+    size_class_small_limit = (size_t)classes[count - 1].size + 1;
+}

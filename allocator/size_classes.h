@@ -1,0 +1,66 @@
+/*
+ * size_classes.h — the active size-class table and the O(1) size → class lookup.
+ *
+ * The table is data: size_classes_init() builds everything here at start-up from a
+ * list of classes (the generated default, allocator/size_class_table.h, or one tuned
+ * through PAGODA_* variables). Class ids run from 1 to size_class_count; 0 means
+ * "not a small object".
+ *
+ * Lookup (after TCMalloc): one byte load from size_class_lookup at
+ *   (size + 7) >> 3                      for size <= 1024 (8-byte granularity),
+ *   (size + 127 + (120 << 7)) >> 7       above (128-byte granularity; the offset makes
+ *                                        the two index ranges meet at 1024),
+ * which is exact because class sizes are multiples of 8 up to 1 KiB and of 128 above.
+ * No loop and no division.
+ */
+#ifndef PAGODA_SIZE_CLASSES_H
+#define PAGODA_SIZE_CLASSES_H
+
+#include "allocator/common.h"
+#include "allocator/size_class_gen.h"
+
+#define SIZE_LOOKUP_FINE_LIMIT 1024
+#define SIZE_LOOKUP_ENTRIES ((SIZE_CLASS_MAX_SMALL_LIMIT + 127 + (120 << 7)) / 128 + 1)
+
+/* What the tiers need to know of a class, all derived at start-up. */
+struct size_class_info {
+    uint32_t size;            /* object size */
+    uint32_t pages;           /* span length */
+    uint32_t objects;         /* objects per span */
+    uint32_t batch;           /* objects moved between a thread cache and the central list at once */
+    uint32_t cache_limit;     /* the most objects one thread cache list may hold */
+    uint64_t index_magic;     /* offset * index_magic >> 40 == offset / size within a span */
+};
+
+extern uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES];
+extern struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
+extern unsigned size_class_count;
+/* One more than the largest small object: requests below it take a size class, the
+ * rest go to the page heap. Zero until start-up, so that the very first request of
+ * any size takes the slow path, which initialises pagoda. */
+extern size_t size_class_small_limit;
+
+static ALWAYS_INLINE size_t size_class_lookup_index(size_t size)
+{
+    if (likely(size <= SIZE_LOOKUP_FINE_LIMIT))
+        return (size + 7) >> 3;
+    return (size + 127 + (120 << 7)) >> 7;
+}
+
+/* The class of a request of `size` bytes, which must be < size_class_small_limit. */
+static ALWAYS_INLINE unsigned size_class_of(size_t size)
+{
+    return size_class_lookup[size_class_lookup_index(size)];
+}
+
+/* The object's index within its span, from its byte offset. */
+static inline uint32_t size_class_object_index(const struct size_class_info *info, size_t offset)
+{
+    return (uint32_t)((offset * info->index_magic) >> 40);
+}
+
+/* Installs the table (count classes, sizes increasing); it must satisfy the rules of
+ * size_class_gen.h. */
+void size_classes_init(const struct size_class *classes, int count);
+
+#endif /* PAGODA_SIZE_CLASSES_H */

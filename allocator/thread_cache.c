@@ -1,0 +1,247 @@
+/*
+ * thread_cache.c — creation, slow paths, limits and exit of thread caches
+ * (thread_cache.h).
+ *
+ * Two static caches stand in for a real one; both have every list empty and limited
+ * to zero objects, so every operation on them reaches the slow path here:
+ *   - uncreated_cache: the thread has no cache yet; its first miss creates one;
+ *   - bypass_cache:    operations go straight to the central lists, one object at a
+ *                      time. Used while a cache is being created (pthread_setspecific
+ *                      may allocate) and after the thread's cache has been returned
+ *                      at exit (later destructors may still free).
+ *
+ * Budgets: a thread's lists may together hold at most pagoda_config.thread_cache_bytes
+ * (their max_length * size), and all threads together
+ * pagoda_config.total_thread_cache_bytes; a list simply stops growing at either limit.
+ */
+#include "allocator/thread_cache.h"
+
+#include "allocator/config.h"
+#include "allocator/init.h"
+#include "allocator/lock.h"
+#include "central/central_list.h"
+#include "central/metadata.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+static struct thread_cache uncreated_cache;
+static struct thread_cache bypass_cache;
+
+__thread struct thread_cache *thread_cache_current = &uncreated_cache;
+
+static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
+static struct thread_cache *live_caches;       /* doubly linked through next/prev */
+static struct thread_cache *recycled_caches;   /* singly linked through next */
+static size_t total_capacity_bytes;            /* sum of capacity_bytes of live caches */
+static pthread_key_t exit_key;
+
+/* ---- budgets --------------------------------------------------------------------- */
+
+/* Raises list's max_length by `more` objects if both budgets allow it. */
+static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uint32_t more)
+{
+    const struct size_class_info *info = &size_class_table[size_class];
+    struct free_list *list = &cache->lists[size_class];
+    if (list->max_length + more > info->cache_limit)
+        more = info->cache_limit - list->max_length;
+    if (!more)
+        return false;
+    size_t bytes = (size_t)more * info->size;
+    if (cache->capacity_bytes + bytes > pagoda_config.thread_cache_bytes)
+        return false;
+    size_t total = __atomic_add_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    if (total > pagoda_config.total_thread_cache_bytes) {
+        __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+        return false;
+    }
+    cache->capacity_bytes += bytes;
+    list->max_length += more;
+    return true;
+}
+
+/* ---- moving objects to the central tier ---------------------------------------------- */
+
+/* Detaches the first `count` objects of list (count <= length) as a chain. */
+static void *list_pop_chain(struct free_list *list, unsigned count)
+{
+    void *head = list->head;
+    void *last = head;
+    for (unsigned i = 1; i < count; i++)
+        last = *(void **)last;
+    list->head = *(void **)last;
+    *(void **)last = NULL;
+    list->length -= count;
+    return head;
+}
+
+/* Returns every object of one list to the central list, in whole batches where it can. */
+static void list_drain(struct free_list *list, unsigned size_class)
+{
+    unsigned batch = size_class_table[size_class].batch;
+    while (list->length) {
+        unsigned count = list->length < batch ? list->length : batch;
+        central_insert_batch(size_class, list_pop_chain(list, count), count);
+    }
+}
+
+static void cache_drain(struct thread_cache *cache)
+{
+    for (unsigned c = 1; c <= size_class_count; c++)
+        list_drain(&cache->lists[c], c);
+}
+
+/* ---- creation and exit --------------------------------------------------------------- */
+
+static void cache_release_budget(struct thread_cache *cache)
+{
+    __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
+    cache->capacity_bytes = 0;
+    for (unsigned c = 1; c <= size_class_count; c++)
+        cache->lists[c].max_length = 0;
+}
+
+/* Runs at thread exit (pthread key destructor): everything cached goes back to the
+ * central lists and the structure is kept for the next thread. */
+static void thread_cache_on_exit(void *arg)
+{
+    struct thread_cache *cache = arg;
+    thread_cache_current = &bypass_cache;
+    cache_drain(cache);
+    cache_release_budget(cache);
+    lock_acquire(&registry_lock);
+    if (cache->prev)
+        cache->prev->next = cache->next;
+    else
+        live_caches = cache->next;
+    if (cache->next)
+        cache->next->prev = cache->prev;
+    cache->next = recycled_caches;
+    cache->prev = NULL;
+    recycled_caches = cache;
+    lock_release(&registry_lock);
+}
+
+void thread_cache_init(void)
+{
+    pthread_key_create(&exit_key, thread_cache_on_exit);
+}
+
+/* Gives the calling thread a cache; returns NULL when no memory can be had. */
+static struct thread_cache *cache_create(void)
+{
+    pagoda_ensure_initialized();
+    thread_cache_current = &bypass_cache;     /* allocations made while creating bypass */
+    lock_acquire(&registry_lock);
+    struct thread_cache *cache = recycled_caches;
+    if (cache)
+        recycled_caches = cache->next;
+    lock_release(&registry_lock);
+    if (!cache && !(cache = metadata_alloc(sizeof *cache))) {
+        thread_cache_current = &uncreated_cache;
+        return NULL;
+    }
+    lock_acquire(&registry_lock);
+    cache->prev = NULL;
+    cache->next = live_caches;
+    if (live_caches)
+        live_caches->prev = cache;
+    live_caches = cache;
+    lock_release(&registry_lock);
+    pthread_setspecific(exit_key, cache);
+    thread_cache_current = cache;
+    return cache;
+}
+
+/* The cache to use in a slow path, or NULL when operations must bypass caching. */
+static struct thread_cache *cache_for_slow_path(void)
+{
+    struct thread_cache *cache = thread_cache_current;
+    if (cache == &uncreated_cache)
+        return cache_create();
+    if (cache == &bypass_cache)
+        return NULL;
+    return cache;
+}
+
+/* ---- slow paths ------------------------------------------------------------------------ */
+
+NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
+{
+    struct thread_cache *cache = cache_for_slow_path();
+    void *head;
+    if (!cache) {
+        if (!central_remove_batch(size_class, 1, &head)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return head;
+    }
+    /* Slow start: a list's limit grows by one per miss up to a batch, then by a batch. */
+    const struct size_class_info *info = &size_class_table[size_class];
+    struct free_list *list = &cache->lists[size_class];
+    grow_list_limit(cache, size_class, list->max_length < info->batch ? 1 : info->batch);
+    unsigned want = list->max_length < info->batch ? list->max_length : info->batch;
+    if (want == 0)
+        want = 1;
+    unsigned got = central_remove_batch(size_class, want, &head);
+    if (!got) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    list->head = *(void **)head;
+    list->length = got - 1;
+    return head;
+}
+
+NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
+{
+    struct thread_cache *cache = cache_for_slow_path();
+    if (!cache) {
+        *(void **)object = NULL;
+        central_insert_batch(size_class, object, 1);
+        return;
+    }
+    const struct size_class_info *info = &size_class_table[size_class];
+    struct free_list *list = &cache->lists[size_class];
+    *(void **)object = list->head;
+    list->head = object;
+    list->length++;
+    if (list->max_length < info->batch)
+        grow_list_limit(cache, size_class, 1);
+    if (list->length > list->max_length) {
+        unsigned count = list->length < info->batch ? list->length : info->batch;
+        central_insert_batch(size_class, list_pop_chain(list, count), count);
+    }
+}
+
+/* ---- whole-cache operations ---------------------------------------------------------- */
+
+void thread_cache_flush_current(void)
+{
+    struct thread_cache *cache = thread_cache_current;
+    if (cache != &uncreated_cache && cache != &bypass_cache)
+        cache_drain(cache);
+}
+
+void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1])
+{
+    lock_acquire(&registry_lock);
+    for (struct thread_cache *cache = live_caches; cache; cache = cache->next)
+        for (unsigned c = 1; c <= size_class_count; c++)
+            counts[c] += __atomic_load_n(&cache->lists[c].length, __ATOMIC_RELAXED);
+    lock_release(&registry_lock);
+}
+
+void thread_cache_lock_for_fork(void)
+{
+    lock_acquire(&registry_lock);
+}
+
+void thread_cache_unlock_after_fork(int in_child)
+{
+    if (in_child)
+        lock_reset(&registry_lock);
+    else
+        lock_release(&registry_lock);
+}

@@ -1,0 +1,79 @@
+/*
+ * thread_cache.h — the front end: per-thread free lists, one per size class.
+ *
+ * The hit path is in this header, inline: pop or push one object on the calling
+ * thread's list for the class — thread-local memory only, no lock, no atomic, no call.
+ * The thread's cache is reached through one initial-exec TLS pointer, which is never
+ * NULL: before a thread's first allocation it points at a static cache whose lists
+ * are all empty and limited to zero objects, so the first malloc and the first free
+ * both miss into the slow path, which creates the real cache. That keeps a "not yet
+ * created" test off the hit path.
+ *
+ * Invariant per list: length == number of objects chained from head, and
+ * length <= max_length after every operation; max_length only grows in the slow path
+ * ("slow start") up to the class's cache_limit and within the thread's and the
+ * process's cache budgets.
+ */
+#ifndef PAGODA_THREAD_CACHE_H
+#define PAGODA_THREAD_CACHE_H
+
+#include "allocator/size_classes.h"
+
+struct free_list {
+    void *head;
+    uint32_t length;
+    uint32_t max_length;
+};
+
+struct thread_cache {
+    struct free_list lists[SIZE_CLASS_MAX_COUNT + 1];    /* indexed by class id */
+    size_t capacity_bytes;             /* sum of max_length * size over the lists */
+    struct thread_cache *next;         /* on the registry: live caches, or recycled ones */
+    struct thread_cache *prev;
+};
+
+extern __thread struct thread_cache *thread_cache_current __attribute__((tls_model("initial-exec")));
+
+/* Slow paths, in thread_cache.c. */
+void *thread_cache_alloc_miss(unsigned size_class);
+void thread_cache_free_overflow(void *object, unsigned size_class);
+
+/* malloc's hit path: an object of size_class from this thread's list, or the miss. */
+static ALWAYS_INLINE void *thread_cache_alloc(unsigned size_class)
+{
+    struct free_list *list = &thread_cache_current->lists[size_class];
+    void *object = list->head;
+    if (unlikely(!object))
+        return thread_cache_alloc_miss(size_class);
+    list->head = *(void **)object;
+    list->length--;
+    return object;
+}
+
+/* free's hit path: the object goes on this thread's list unless the list is full. */
+static ALWAYS_INLINE void thread_cache_free(void *object, unsigned size_class)
+{
+    struct free_list *list = &thread_cache_current->lists[size_class];
+    if (unlikely(list->length >= list->max_length)) {
+        thread_cache_free_overflow(object, size_class);
+        return;
+    }
+    *(void **)object = list->head;
+    list->head = object;
+    list->length++;
+}
+
+/* Sets up the thread-exit hook; called once during initialisation. */
+void thread_cache_init(void);
+
+/* Empties the calling thread's cache into the central lists. */
+void thread_cache_flush_current(void);
+
+/* Sums, over all live thread caches, the objects cached per class into counts
+ * (indexed by class id); approximate while other threads run. */
+void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1]);
+
+void thread_cache_lock_for_fork(void);
+void thread_cache_unlock_after_fork(int in_child);
+
+#endif /* PAGODA_THREAD_CACHE_H */

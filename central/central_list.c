@@ -1,0 +1,209 @@
+/*
+ * central_list.c — central free lists and their transfer caches (central_list.h).
+ *
+ * Invariants, under a list's lock:
+ *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
+ *   - a span of this class is on `partial` exactly when 0 < free_count (a span whose
+ *     objects are all free is returned to the page heap at once);
+ *   - span bitmaps record only objects inside the span: objects out in caches, in the
+ *     transfer cache or in use by the program are clear bits.
+ */
+#include "central/central_list.h"
+
+#include "allocator/lock.h"
+#include "allocator/log.h"
+#include "allocator/size_classes.h"
+#include "central/page_heap.h"
+#include "central/span.h"
+#include "pagemap/pagemap.h"
+
+#define TRANSFER_SLOTS 32
+/* The transfer cache of a class holds about this many bytes at most. */
+#define TRANSFER_BYTES (512 * 1024)
+
+struct central_list {
+    pagoda_lock lock;
+    unsigned size_class;
+    unsigned batch;
+    unsigned transfer_capacity;     /* <= TRANSFER_SLOTS */
+    unsigned transfer_count;
+    size_t spans;
+    size_t free_in_spans;
+    struct span_list partial;
+    void *transfer[TRANSFER_SLOTS];
+} CACHE_ALIGNED;
+
+static struct central_list central_lists[SIZE_CLASS_MAX_COUNT + 1];
+
+void central_init(void)
+{
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        struct central_list *list = &central_lists[c];
+        const struct size_class_info *info = &size_class_table[c];
+        list->size_class = c;
+        list->batch = info->batch;
+        unsigned capacity = TRANSFER_BYTES / (info->batch * info->size);
+        list->transfer_capacity = capacity < 2 ? 2 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
+    }
+}
+
+/* ---- spans ---------------------------------------------------------------------------- */
+
+/* Cuts a fresh span for the list's class: every object free. */
+static struct span *span_cut(struct central_list *list)
+{
+    const struct size_class_info *info = &size_class_table[list->size_class];
+    struct span *span = page_heap_alloc(info->pages, list->size_class);
+    if (!span)
+        return NULL;
+    span->object_count = info->objects;
+    span->free_count = info->objects;
+    span->bitmap_hint = 0;
+    for (unsigned w = 0; w < SPAN_BITMAP_WORDS; w++) {
+        unsigned first = w * 64;
+        uint64_t bits = 0;
+        if (first < info->objects)
+            bits = info->objects - first >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (info->objects - first)) - 1;
+        span->free_bits[w] = bits;
+    }
+    list->spans++;
+    list->free_in_spans += info->objects;
+    span_list_push(&list->partial, span);
+    return span;
+}
+
+/* Moves up to `want` objects from span onto the chain ending at *tail_link, in address
+ * order; returns how many. */
+static unsigned span_take(struct span *span, unsigned want, size_t object_size, void ***tail_link)
+{
+    char *base = span_start(span);
+    unsigned taken = 0;
+    unsigned w = span->bitmap_hint;
+    while (taken < want && span->free_count) {
+        uint64_t bits = span->free_bits[w];
+        if (!bits) {
+            w++;
+            continue;
+        }
+        unsigned bit = (unsigned)__builtin_ctzll(bits);
+        span->free_bits[w] = bits & (bits - 1);
+        span->free_count--;
+        void *object = base + (size_t)(w * 64 + bit) * object_size;
+        **tail_link = object;
+        *tail_link = (void **)object;
+        taken++;
+    }
+    span->bitmap_hint = (uint16_t)w;
+    return taken;
+}
+
+static COLD void report_bad_free(void *object, const char *why)
+{
+    pagoda_fatal("free(): %s %p", why, object);
+}
+
+/* Returns one object to its span; gives the span back to the page heap when it is all
+ * free. */
+static void span_give_back(struct central_list *list, void *object)
+{
+    const struct size_class_info *info = &size_class_table[list->size_class];
+    struct span *span = pagemap_span(page_of(object));
+    if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != list->size_class))
+        report_bad_free(object, "invalid pointer");
+    size_t offset = (size_t)((char *)object - (char *)span_start(span));
+    uint32_t index = size_class_object_index(info, offset);
+    if (unlikely((size_t)index * info->size != offset || index >= span->object_count))
+        report_bad_free(object, "invalid pointer (not the start of an object)");
+    uint64_t bit = (uint64_t)1 << (index % 64);
+    if (unlikely(span->free_bits[index / 64] & bit))
+        report_bad_free(object, "double free of");
+    span->free_bits[index / 64] |= bit;
+    if (index / 64 < span->bitmap_hint)
+        span->bitmap_hint = (uint16_t)(index / 64);
+    span->free_count++;
+    list->free_in_spans++;
+    if (span->free_count == 1)
+        span_list_push(&list->partial, span);
+    if (span->free_count == span->object_count) {
+        span_list_remove(&list->partial, span);
+        list->spans--;
+        list->free_in_spans -= span->object_count;
+        page_heap_free(span);
+    }
+}
+
+/* ---- batches ------------------------------------------------------------------------- */
+
+unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
+{
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    if (want == list->batch && list->transfer_count) {
+        *head = list->transfer[--list->transfer_count];
+        lock_release(&list->lock);
+        return want;
+    }
+    size_t object_size = size_class_table[size_class].size;
+    void *chain = NULL;
+    void **tail_link = &chain;
+    unsigned count = 0;
+    while (count < want) {
+        struct span *span = list->partial.head;
+        if (!span && !(span = span_cut(list)))
+            break;
+        unsigned taken = span_take(span, want - count, object_size, &tail_link);
+        count += taken;
+        list->free_in_spans -= taken;
+        if (!span->free_count)
+            span_list_remove(&list->partial, span);
+    }
+    *tail_link = NULL;
+    lock_release(&list->lock);
+    *head = chain;
+    return count;
+}
+
+void central_insert_batch(unsigned size_class, void *head, unsigned count)
+{
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    if (count == list->batch && list->transfer_count < list->transfer_capacity) {
+        list->transfer[list->transfer_count++] = head;
+        lock_release(&list->lock);
+        return;
+    }
+    for (void *object = head; count--; ) {
+        void *next = *(void **)object;
+        span_give_back(list, object);
+        object = next;
+    }
+    lock_release(&list->lock);
+}
+
+/* ---- statistics and fork ----------------------------------------------------------- */
+
+void central_get_stats(unsigned size_class, struct central_class_stats *stats)
+{
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    stats->spans = list->spans;
+    stats->free_in_spans = list->free_in_spans;
+    stats->in_transfer_cache = (size_t)list->transfer_count * list->batch;
+    lock_release(&list->lock);
+}
+
+void central_lock_for_fork(void)
+{
+    for (unsigned c = 1; c <= size_class_count; c++)
+        lock_acquire(&central_lists[c].lock);
+}
+
+void central_unlock_after_fork(int in_child)
+{
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        if (in_child)
+            lock_reset(&central_lists[c].lock);
+        else
+            lock_release(&central_lists[c].lock);
+    }
+}

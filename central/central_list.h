@@ -1,0 +1,40 @@
+/*
+ * central_list.h — the middle tier: one central free list per size class, shared by
+ * all threads, each behind its own lock.
+ *
+ * Objects move between thread caches and a central list in batches (a NULL-terminated
+ * chain linked through each object's first word). In front of the spans sits a
+ * transfer cache: an array of whole batches, so that a batch freed by one thread and
+ * wanted by another moves in O(1) under the lock, its objects never touched. Only when
+ * the transfer cache is empty (or full) do objects come from (or go back to) their
+ * spans, which are cut from the page heap on demand and returned to it when all their
+ * objects are free.
+ */
+#ifndef PAGODA_CENTRAL_LIST_H
+#define PAGODA_CENTRAL_LIST_H
+
+#include "allocator/common.h"
+
+/* Prepares the lists for the installed size-class table. */
+void central_init(void);
+
+/* Takes up to `want` objects of class `size_class`; returns how many (0 when the OS
+ * refuses memory) and their chain in *head. */
+unsigned central_remove_batch(unsigned size_class, unsigned want, void **head);
+
+/* Gives back `count` objects of class `size_class`, chained from head. A pointer that
+ * is not the start of a live object of that class, or that is already free in its
+ * span, stops the process with a message naming it. */
+void central_insert_batch(unsigned size_class, void *head, unsigned count);
+
+struct central_class_stats {
+    size_t spans;                 /* spans of this class held by the central list */
+    size_t free_in_spans;         /* objects free inside those spans */
+    size_t in_transfer_cache;     /* objects in the transfer cache */
+};
+void central_get_stats(unsigned size_class, struct central_class_stats *stats);
+
+void central_lock_for_fork(void);
+void central_unlock_after_fork(int in_child);
+
+#endif /* PAGODA_CENTRAL_LIST_H */

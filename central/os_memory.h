@@ -1,0 +1,28 @@
+/*
+ * os_memory.h — the only place pagoda talks to the kernel about memory. Every other
+ * file gets address space from here, never from mmap directly (and never from libc's
+ * malloc).
+ */
+#ifndef PAGODA_OS_MEMORY_H
+#define PAGODA_OS_MEMORY_H
+
+#include <stddef.h>
+
+/* Maps size bytes of zeroed, read-write, private memory aligned to alignment (a power
+ * of two, at least the page size). Returns NULL when the kernel refuses. */
+void *os_map_aligned(size_t size, size_t alignment);
+
+/* Unmaps a range obtained from os_map_aligned. */
+void os_unmap(void *p, size_t size);
+
+/* Gives the pages of [p, p+size) back to the kernel; the range stays mapped and reads
+ * as zero afterwards (MADV_DONTNEED). Returns 0, or -1 if the kernel refused. */
+int os_release(void *p, size_t size);
+
+/* Writes zeros over [p, p+size), whose length and start are page multiples, at a cost
+ * in proportion to its resident pages rather than its length: resident pages are
+ * cleared with memset, the others are dropped with MADV_DONTNEED (which also covers
+ * pages that are swapped out and so look non-resident). */
+void os_zero_pages(void *p, size_t size);
+
+#endif /* PAGODA_OS_MEMORY_H */

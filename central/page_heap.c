@@ -1,0 +1,361 @@
+/*
+ * page_heap.c — page-level allocation (see page_heap.h).
+ *
+ * Invariants, under heap_lock:
+ *   - every SPAN_FREE span is on exactly one free list: exact_free[pages] when
+ *     pages < EXACT_LISTS, large_free otherwise; bit n of exact_nonempty is set
+ *     exactly when exact_free[n] is non-empty;
+ *   - no two free spans are adjacent (free coalesces eagerly);
+ *   - the pagemap invariants of pagemap.h hold for every span.
+ * Zero knowledge lives in the pagemap's dirty bits, per page, so splitting and
+ * coalescing never lose it: a span is not "zero" or "dirty" as a whole.
+ */
+#include "central/page_heap.h"
+
+#include "allocator/lock.h"
+#include "central/metadata.h"
+#include "central/os_memory.h"
+#include "pagemap/pagemap.h"
+
+#define EXACT_LISTS 128
+/* The heap grows by at least this much at a time, to amortise mmap calls. */
+#define HEAP_GROWTH_MIN ((size_t)8 << 20)
+
+static pagoda_lock heap_lock = PAGODA_LOCK_INIT;
+static struct span_list exact_free[EXACT_LISTS];
+static uint64_t exact_nonempty[EXACT_LISTS / 64];
+static struct span_list large_free;
+static struct span_list unused_spans;     /* recycled span structures */
+static size_t mapped_pages;
+static size_t free_pages;
+static size_t large_in_use_pages;
+
+/* ---- span structures ---------------------------------------------------------- */
+
+static struct span *span_new(void)
+{
+    struct span *span = unused_spans.head;
+    if (span)
+        span_list_remove(&unused_spans, span);
+    else
+        span = metadata_alloc(sizeof *span);
+    return span;
+}
+
+static void span_recycle(struct span *span)
+{
+    span->state = SPAN_UNUSED;
+    span_list_push(&unused_spans, span);
+}
+
+/* ---- free lists --------------------------------------------------------------- */
+
+static void free_list_insert(struct span *span)
+{
+    span->state = SPAN_FREE;
+    free_pages += span->pages;
+    if (span->pages < EXACT_LISTS) {
+        span_list_push(&exact_free[span->pages], span);
+        exact_nonempty[span->pages / 64] |= (uint64_t)1 << (span->pages % 64);
+    } else {
+        span_list_push(&large_free, span);
+    }
+}
+
+static void free_list_remove(struct span *span)
+{
+    free_pages -= span->pages;
+    if (span->pages < EXACT_LISTS) {
+        struct span_list *list = &exact_free[span->pages];
+        span_list_remove(list, span);
+        if (!list->head)
+            exact_nonempty[span->pages / 64] &= ~((uint64_t)1 << (span->pages % 64));
+    } else {
+        span_list_remove(&large_free, span);
+    }
+}
+
+/* The shortest free span of at least `pages` pages (lowest address among equals, for
+ * the long ones), or NULL. */
+static struct span *free_list_find(size_t pages)
+{
+    for (size_t n = pages; n < EXACT_LISTS; ) {
+        uint64_t bits = exact_nonempty[n / 64] >> (n % 64);
+        if (bits)
+            return exact_free[n + (size_t)__builtin_ctzll(bits)].head;
+        n = (n / 64 + 1) * 64;
+    }
+    struct span *best = NULL;
+    for (struct span *span = large_free.head; span; span = span->next) {
+        if (span->pages < pages)
+            continue;
+        if (!best || span->pages < best->pages ||
+            (span->pages == best->pages && span->first_page < best->first_page))
+            best = span;
+    }
+    return best;
+}
+
+/* ---- splitting and coalescing ----------------------------------------------------- */
+
+/* Cuts span (removed from every list) after its first keep_pages pages and returns the
+ * tail as a new span, not yet on any list, or NULL when no structure can be had (span
+ * is then unchanged). */
+static struct span *split_tail(struct span *span, size_t keep_pages)
+{
+    struct span *tail = span_new();
+    if (!tail)
+        return NULL;
+    tail->first_page = span->first_page + keep_pages;
+    tail->pages = span->pages - keep_pages;
+    span->pages = keep_pages;
+    pagemap_set_span(tail->first_page, tail);
+    pagemap_set_span(span_last_page(tail), tail);
+    pagemap_set_span(span_last_page(span), span);
+    return tail;
+}
+
+/* Merges span with the free spans on either side, then puts it on its free list. */
+static void insert_coalesced(struct span *span)
+{
+    struct span *prev = span->first_page ? pagemap_span(span->first_page - 1) : NULL;
+    if (prev && prev->state == SPAN_FREE && prev->first_page + prev->pages == span->first_page) {
+        free_list_remove(prev);
+        span->first_page = prev->first_page;
+        span->pages += prev->pages;
+        span_recycle(prev);
+    }
+    struct span *next = pagemap_span(span->first_page + span->pages);
+    if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages) {
+        free_list_remove(next);
+        span->pages += next->pages;
+        span_recycle(next);
+    }
+    pagemap_set_span(span->first_page, span);
+    pagemap_set_span(span_last_page(span), span);
+    free_list_insert(span);
+}
+
+/* Takes `pages` off the front of free span (on a list): the span returned is off every
+ * list and exactly `pages` long; the rest goes back to the free lists. */
+static struct span *carve(struct span *span, size_t pages)
+{
+    free_list_remove(span);
+    if (span->pages > pages) {
+        struct span *tail = split_tail(span, pages);
+        if (!tail) {
+            free_list_insert(span);
+            return NULL;
+        }
+        free_list_insert(tail);
+    }
+    return span;
+}
+
+/* ---- growth ------------------------------------------------------------------------ */
+
+/* Maps at least `pages` more pages from the OS onto the free lists. */
+static bool grow(size_t pages)
+{
+    size_t bytes = (pages << PAGE_SHIFT);
+    bytes = (bytes + OS_CHUNK_SIZE - 1) & ~(OS_CHUNK_SIZE - 1);
+    if (bytes < HEAP_GROWTH_MIN)
+        bytes = HEAP_GROWTH_MIN;
+    void *memory = os_map_aligned(bytes, OS_CHUNK_SIZE);
+    if (!memory && bytes > (pages << PAGE_SHIFT)) {
+        bytes = pages << PAGE_SHIFT;          /* near a limit: ask for just enough */
+        memory = os_map_aligned(bytes, PAGE_SIZE);
+    }
+    if (!memory)
+        return false;
+    struct span *span = span_new();
+    if (!span || !pagemap_ensure(page_of(memory), bytes >> PAGE_SHIFT)) {
+        if (span)
+            span_recycle(span);
+        os_unmap(memory, bytes);
+        return false;
+    }
+    span->first_page = page_of(memory);
+    span->pages = bytes >> PAGE_SHIFT;
+    mapped_pages += span->pages;
+    insert_coalesced(span);       /* fresh pages are clean: dirty bits stay clear */
+    return true;
+}
+
+static struct span *find_or_grow(size_t pages)
+{
+    struct span *span = free_list_find(pages);
+    if (!span && grow(pages))
+        span = free_list_find(pages);
+    return span;
+}
+
+/* ---- in-use spans ------------------------------------------------------------------ */
+
+static void publish(struct span *span, unsigned size_class)
+{
+    if (size_class) {
+        span->state = SPAN_SMALL;
+        span->size_class = (uint8_t)size_class;
+        pagemap_set_span_range(span->first_page, span->pages, span);
+        pagemap_set_size_class_range(span->first_page, span->pages, size_class);
+    } else {
+        span->state = SPAN_LARGE;
+        span->size_class = 0;
+        large_in_use_pages += span->pages;
+    }
+}
+
+struct span *page_heap_alloc(size_t pages, unsigned size_class)
+{
+    lock_acquire(&heap_lock);
+    struct span *span = find_or_grow(pages);
+    if (span)
+        span = carve(span, pages);
+    if (span)
+        publish(span, size_class);
+    lock_release(&heap_lock);
+    return span;
+}
+
+struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages)
+{
+    if (align_pages <= 1)
+        return page_heap_alloc(pages, 0);
+    size_t padded = pages + align_pages - 1;
+    if (padded < pages)
+        return NULL;
+    lock_acquire(&heap_lock);
+    struct span *span = find_or_grow(padded);
+    if (span)
+        span = carve(span, padded);
+    if (span) {
+        size_t head = ((span->first_page + align_pages - 1) & ~(uintptr_t)(align_pages - 1)) - span->first_page;
+        if (head) {
+            struct span *aligned = split_tail(span, head);
+            if (!aligned) {
+                insert_coalesced(span);
+                span = NULL;
+            } else {
+                insert_coalesced(span);
+                span = aligned;
+            }
+        }
+        if (span && span->pages > pages) {
+            struct span *tail = split_tail(span, pages);
+            if (tail)
+                insert_coalesced(tail);
+        }
+        if (span)
+            publish(span, 0);
+    }
+    lock_release(&heap_lock);
+    return span;
+}
+
+void page_heap_free(struct span *span)
+{
+    /* The program may have written any page of it. Other spans' bits in the same
+     * words change atomically, so this needs no lock. */
+    pagemap_mark_dirty(span->first_page, span->pages);
+    lock_acquire(&heap_lock);
+    if (span->state == SPAN_SMALL)
+        pagemap_set_size_class_range(span->first_page, span->pages, 0);
+    else
+        large_in_use_pages -= span->pages;
+    insert_coalesced(span);
+    lock_release(&heap_lock);
+}
+
+bool page_heap_try_extend(struct span *span, size_t new_pages)
+{
+    size_t needed = new_pages - span->pages;
+    bool extended = false;
+    lock_acquire(&heap_lock);
+    struct span *next = pagemap_span(span->first_page + span->pages);
+    if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages &&
+        next->pages >= needed) {
+        next = carve(next, needed);
+        if (next) {
+            span->pages += next->pages;
+            large_in_use_pages += next->pages;
+            span_recycle(next);
+            pagemap_set_span(span_last_page(span), span);
+            extended = true;
+        }
+    }
+    lock_release(&heap_lock);
+    return extended;
+}
+
+void page_heap_shrink(struct span *span, size_t new_pages)
+{
+    lock_acquire(&heap_lock);
+    struct span *tail = split_tail(span, new_pages);
+    if (tail) {
+        large_in_use_pages -= tail->pages;
+        pagemap_mark_dirty(tail->first_page, tail->pages);
+        insert_coalesced(tail);
+    }
+    lock_release(&heap_lock);
+}
+
+/* ---- release to the OS --------------------------------------------------------------- */
+
+static size_t release_span(struct span *span)
+{
+    size_t released = 0, run;
+    uintptr_t page = span->first_page, end = span->first_page + span->pages;
+    while (pagemap_next_dirty_run(&page, end, &run)) {
+        if (os_release(page_address(page), run << PAGE_SHIFT) == 0) {
+            pagemap_mark_clean(page, run);
+            released += run << PAGE_SHIFT;
+        }
+        page += run;
+    }
+    return released;
+}
+
+size_t page_heap_release_all(void)
+{
+    size_t released = 0;
+    lock_acquire(&heap_lock);
+    for (size_t n = 1; n < EXACT_LISTS; n++)
+        for (struct span *span = exact_free[n].head; span; span = span->next)
+            released += release_span(span);
+    for (struct span *span = large_free.head; span; span = span->next)
+        released += release_span(span);
+    lock_release(&heap_lock);
+    return released;
+}
+
+/* ---- statistics and fork ----------------------------------------------------------- */
+
+void page_heap_get_stats(struct page_heap_stats *stats)
+{
+    lock_acquire(&heap_lock);
+    stats->mapped_bytes = mapped_pages << PAGE_SHIFT;
+    stats->free_bytes = free_pages << PAGE_SHIFT;
+    stats->large_in_use_bytes = large_in_use_pages << PAGE_SHIFT;
+    size_t dirty = 0;
+    for (size_t n = 1; n < EXACT_LISTS; n++)
+        for (struct span *span = exact_free[n].head; span; span = span->next)
+            dirty += pagemap_count_dirty(span->first_page, span->pages);
+    for (struct span *span = large_free.head; span; span = span->next)
+        dirty += pagemap_count_dirty(span->first_page, span->pages);
+    stats->free_dirty_bytes = dirty << PAGE_SHIFT;
+    lock_release(&heap_lock);
+}
+
+void page_heap_lock_for_fork(void)
+{
+    lock_acquire(&heap_lock);
+}
+
+void page_heap_unlock_after_fork(int in_child)
+{
+    if (in_child)
+        lock_reset(&heap_lock);
+    else
+        lock_release(&heap_lock);
+}

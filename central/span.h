@@ -1,0 +1,81 @@
+/*
+ * span.h — a span is a run of contiguous pages with one owner at a time:
+ *
+ *   SPAN_FREE   on one of the page heap's free lists;
+ *   SPAN_LARGE  handed to the program as one large object (> the largest size class);
+ *   SPAN_SMALL  cut into objects of one size class, owned by that class's central list.
+ *
+ * A span of small objects tracks which of its objects are free with a bitmap, not with
+ * a list threaded through the objects: the free objects' memory is never read or
+ * written while they sit in the span, so a central list can return whole pages of a
+ * partly used span to the OS, and a double free is seen as a bit already set.
+ *
+ * Invariant for SPAN_SMALL:  free_count == popcount(free_bits) and
+ *                            0 < free_count < object_count  <=>  on its class's partial list.
+ * (A span with no free object is on no list; one whose objects are all free goes back
+ * to the page heap.)
+ */
+#ifndef PAGODA_SPAN_H
+#define PAGODA_SPAN_H
+
+#include "allocator/common.h"
+#include "allocator/size_class_gen.h"
+
+enum span_state {
+    SPAN_UNUSED = 0,   /* a recycled structure, describing nothing */
+    SPAN_FREE,
+    SPAN_LARGE,
+    SPAN_SMALL,
+};
+
+#define SPAN_BITMAP_WORDS (SIZE_CLASS_MAX_OBJECTS / 64)
+
+struct span {
+    uintptr_t first_page;
+    size_t pages;
+    struct span *next;          /* links on a page-heap free list or a partial list */
+    struct span *prev;
+    uint8_t state;              /* enum span_state */
+    uint8_t size_class;         /* SPAN_SMALL only */
+    uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
+    uint32_t object_count;      /* SPAN_SMALL only */
+    uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */
+    uint64_t free_bits[SPAN_BITMAP_WORDS];   /* SPAN_SMALL: bit i set = object i free */
+};
+
+static inline void *span_start(const struct span *span)
+{
+    return page_address(span->first_page);
+}
+
+static inline uintptr_t span_last_page(const struct span *span)
+{
+    return span->first_page + span->pages - 1;
+}
+
+/* A doubly linked list of spans with a sentinel-free head. */
+struct span_list {
+    struct span *head;
+};
+
+static inline void span_list_push(struct span_list *list, struct span *span)
+{
+    span->prev = NULL;
+    span->next = list->head;
+    if (list->head)
+        list->head->prev = span;
+    list->head = span;
+}
+
+static inline void span_list_remove(struct span_list *list, struct span *span)
+{
+    if (span->prev)
+        span->prev->next = span->next;
+    else
+        list->head = span->next;
+    if (span->next)
+        span->next->prev = span->prev;
+    span->next = span->prev = NULL;
+}
+
+#endif /* PAGODA_SPAN_H */
