@@ -1,8 +1,8 @@
 /*
  * realloc.c — realloc and reallocarray, with glibc's semantics: realloc(NULL, n) is
  * malloc(n); realloc(p, 0) frees p and returns NULL; on failure p is untouched.
- * Objects stay in place when they can: a small object whose new size still fits its
- * class and uses at least half of it, a large object that shrinks, or that grows into
+ * Objects stay in place when they can: a small object whose new size still maps to its
+ * class, or fits it and uses at least half of it, a large object that shrinks, or that grows into
  * free pages right after it.
  */
 #include "allocator/large.h"
@@ -35,7 +35,7 @@ EXPORT void *pagoda_realloc(void *p, size_t size)
     unsigned size_class = pagemap_size_class(p);
     if (size_class) {
         size_t usable = size_class_table[size_class].size;
-        if (size <= usable && size >= usable / 2)
+        if (size <= usable && (size >= usable / 2 || size_class_of(size) == size_class))
             return p;
         return move_object(p, usable, size);
     }

@@ -19,6 +19,7 @@
 #include "allocator/config.h"
 #include "allocator/init.h"
 #include "allocator/lock.h"
+#include "allocator/log.h"
 #include "central/central_list.h"
 #include "central/metadata.h"
 
@@ -62,13 +63,24 @@ static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uin
 
 /* ---- moving objects to the central tier ---------------------------------------------- */
 
-/* Detaches the first `count` objects of list (count <= length) as a chain. */
-static void *list_pop_chain(struct free_list *list, unsigned count)
+void thread_cache_report_double_free(void *object)
+{
+    pagoda_fatal("free(): double free of %p", object);
+}
+
+/* Detaches the first `count` objects of list (count <= length) as a chain. A chain
+ * shorter than the list's length means a freed object was written to, or freed twice
+ * in a way the hit path cannot see. */
+static void *list_pop_chain(struct free_list *list, unsigned size_class, unsigned count)
 {
     void *head = list->head;
     void *last = head;
-    for (unsigned i = 1; i < count; i++)
+    for (unsigned i = 1; i < count; i++) {
         last = *(void **)last;
+        if (unlikely(!last))
+            pagoda_fatal("free(): corrupted free list of size class %u near %p "
+                         "(double free, or a write after free)", size_class, head);
+    }
     list->head = *(void **)last;
     *(void **)last = NULL;
     list->length -= count;
@@ -81,7 +93,7 @@ static void list_drain(struct free_list *list, unsigned size_class)
     unsigned batch = size_class_table[size_class].batch;
     while (list->length) {
         unsigned count = list->length < batch ? list->length : batch;
-        central_insert_batch(size_class, list_pop_chain(list, count), count);
+        central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
     }
 }
 
@@ -211,7 +223,7 @@ NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
         grow_list_limit(cache, size_class, 1);
     if (list->length > list->max_length) {
         unsigned count = list->length < info->batch ? list->length : info->batch;
-        central_insert_batch(size_class, list_pop_chain(list, count), count);
+        central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
     }
 }
 

@@ -50,15 +50,23 @@ static ALWAYS_INLINE void *thread_cache_alloc(unsigned size_class)
     return object;
 }
 
-/* free's hit path: the object goes on this thread's list unless the list is full. */
+void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
+
+/* free's hit path: the object goes on this thread's list unless the list is full.
+ * Freeing the object that heads the list again — the common double free — would
+ * make the list loop on itself; comparing with the head, already loaded, catches it
+ * for one compare and branch. */
 static ALWAYS_INLINE void thread_cache_free(void *object, unsigned size_class)
 {
     struct free_list *list = &thread_cache_current->lists[size_class];
+    void *head = list->head;
+    if (unlikely(object == head))
+        thread_cache_report_double_free(object);
     if (unlikely(list->length >= list->max_length)) {
         thread_cache_free_overflow(object, size_class);
         return;
     }
-    *(void **)object = list->head;
+    *(void **)object = head;
     list->head = object;
     list->length++;
 }

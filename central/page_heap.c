@@ -106,6 +106,7 @@ static struct span *split_tail(struct span *span, size_t keep_pages)
     struct span *tail = span_new();
     if (!tail)
         return NULL;
+    tail->state = span->state;
     tail->first_page = span->first_page + keep_pages;
     tail->pages = span->pages - keep_pages;
     span->pages = keep_pages;
@@ -137,10 +138,13 @@ static void insert_coalesced(struct span *span)
 }
 
 /* Takes `pages` off the front of free span (on a list): the span returned is off every
- * list and exactly `pages` long; the rest goes back to the free lists. */
+ * list, exactly `pages` long and marked SPAN_LARGE (taken) so that putting pieces next
+ * to it back on the free lists never merges them into it; publish() gives it its final
+ * state. The rest goes back to the free lists. */
 static struct span *carve(struct span *span, size_t pages)
 {
     free_list_remove(span);
+    span->state = SPAN_LARGE;
     if (span->pages > pages) {
         struct span *tail = split_tail(span, pages);
         if (!tail) {
