@@ -14,6 +14,10 @@ struct pagoda_config pagoda_config;
 
 #define DEFAULT_THREAD_CACHE_BYTES ((size_t)4 << 20)
 #define DEFAULT_TOTAL_THREAD_CACHE_BYTES ((size_t)32 << 20)
+/* Memory unused this long goes back to the OS. Long enough that a program cycling
+ * through its working set does not pay for madvise and page faults each time, short
+ * enough that a program past its peak shrinks within seconds. */
+#define DEFAULT_RELEASE_DELAY_MS 1000
 
 bool config_parse_size(const char *text, size_t *out)
 {
@@ -83,6 +87,37 @@ bool config_bool(const char *name, bool fallback)
     return fallback;
 }
 
+uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, uint64_t max)
+{
+    const char *text = getenv(name);
+    if (!text)
+        return fallback;
+    if (strcasecmp(text, "never") == 0)
+        return UINT64_MAX;
+    size_t value = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9' && value <= max; p++)
+        value = value * 10 + (size_t)(*p - '0');
+    if (p == text || *p || value < min || value > max) {
+        pagoda_log("%s=\"%s\" is not a number of milliseconds in [%lu, %lu] or \"never\"; "
+                   "using %lu", name, text, (unsigned long)min, (unsigned long)max,
+                   (unsigned long)fallback);
+        return fallback;
+    }
+    return value;
+}
+
+static enum release_advice config_release_advice(const char *name)
+{
+    const char *text = getenv(name);
+    if (!text || strcasecmp(text, "dontneed") == 0)
+        return RELEASE_DONTNEED;
+    if (strcasecmp(text, "free") == 0)
+        return RELEASE_FREE;
+    pagoda_log("%s=\"%s\" is neither \"dontneed\" nor \"free\"; using dontneed", name, text);
+    return RELEASE_DONTNEED;
+}
+
 void config_load(void)
 {
     pagoda_config.thread_cache_bytes =
@@ -90,4 +125,9 @@ void config_load(void)
     pagoda_config.total_thread_cache_bytes =
         config_bytes("PAGODA_TOTAL_THREAD_CACHE_BYTES", DEFAULT_TOTAL_THREAD_CACHE_BYTES, 64 << 10,
                      (size_t)16 << 30);
+    pagoda_config.release_delay_ms =
+        config_milliseconds("PAGODA_RELEASE_DELAY_MS", DEFAULT_RELEASE_DELAY_MS, 0, 24 * 3600 * 1000);
+    pagoda_config.background_thread = config_bool("PAGODA_BACKGROUND_THREAD", false);
+    pagoda_config.memory_limit = config_bytes("PAGODA_MEMORY_LIMIT", 0, 0, SIZE_MAX);
+    pagoda_config.release_advice = config_release_advice("PAGODA_MADVISE");
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A byte count in [min, max], or fallback. */
 size_t config_bytes(const char *name, size_t fallback, size_t min, size_t max);
@@ -21,10 +22,21 @@ bool config_bool(const char *name, bool fallback);
 /* Parses a decimal number with an optional K/M/G suffix; false if malformed. */
 bool config_parse_size(const char *text, size_t *out);
 
-/* Every PAGODA_* setting the allocator uses, read once by config_load(). */
+/* A duration in milliseconds in [min, max], or "never" (UINT64_MAX); or fallback. */
+uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, uint64_t max);
+
+/* How released pages are given back: see os_release. */
+enum release_advice { RELEASE_DONTNEED, RELEASE_FREE };
+
+/* Every PAGODA_* setting the allocator uses, read once by config_load(); docs/tuning.md
+ * describes each. */
 struct pagoda_config {
     size_t thread_cache_bytes;          /* PAGODA_THREAD_CACHE_BYTES */
     size_t total_thread_cache_bytes;    /* PAGODA_TOTAL_THREAD_CACHE_BYTES */
+    uint64_t release_delay_ms;          /* PAGODA_RELEASE_DELAY_MS; UINT64_MAX: never */
+    bool background_thread;             /* PAGODA_BACKGROUND_THREAD */
+    size_t memory_limit;                /* PAGODA_MEMORY_LIMIT; 0: none */
+    enum release_advice release_advice; /* PAGODA_MADVISE */
 };
 
 extern struct pagoda_config pagoda_config;

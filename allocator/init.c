@@ -14,6 +14,7 @@
 
 #include "allocator/config.h"
 #include "allocator/lock.h"
+#include "allocator/release.h"
 #include "allocator/size_class_table.h"
 #include "allocator/size_classes.h"
 #include "allocator/thread_cache.h"
@@ -41,10 +42,12 @@ static void after_fork(int in_child)
     page_heap_unlock_after_fork(in_child);
     central_unlock_after_fork(in_child);
     thread_cache_unlock_after_fork(in_child);
-    if (in_child)
+    if (in_child) {
         lock_reset(&init_lock);
-    else
+        release_after_fork_in_child();
+    } else {
         lock_release(&init_lock);
+    }
 }
 
 static void after_fork_in_parent(void) { after_fork(0); }

@@ -8,6 +8,7 @@
 
 #include "allocator/init.h"
 #include "allocator/log.h"
+#include "allocator/release.h"
 #include "central/os_memory.h"
 #include "central/page_heap.h"
 #include "pagemap/pagemap.h"
@@ -40,6 +41,7 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
     }
     if (zero)
         zero_dirty_pages(span);
+    release_tick();
     return span_start(span);
 }
 
@@ -65,6 +67,7 @@ void report_invalid_pointer(const char *function, const void *p)
 void large_free(struct span *span)
 {
     page_heap_free(span);
+    release_tick();
 }
 
 bool large_resize_in_place(struct span *span, size_t size)

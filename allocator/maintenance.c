@@ -2,22 +2,22 @@
  * maintenance.c — the glibc calls that tune or trim rather than allocate:
  * malloc_trim, mallopt, and pagoda_release_free_memory.
  */
-#include "allocator/thread_cache.h"
-#include "central/page_heap.h"
+#include "allocator/common.h"
+#include "allocator/release.h"
 
 #include "pagoda.h"
 
+/* Empties the calling thread's cache and the transfer caches, then returns to the OS
+ * every page that holds no object: free spans, and free pages of partly used spans. */
 EXPORT size_t pagoda_release_free_memory(void)
 {
-    return page_heap_release_all();
+    return release_everything();
 }
 
-/* Empties the calling thread's cache, then returns every free page to the OS.
- * Returns 1 when memory was released, as glibc does. */
+/* Returns 1 when memory was released, as glibc does. */
 EXPORT int pagoda_malloc_trim(size_t pad)
 {
     (void)pad;
-    thread_cache_flush_current();
     return pagoda_release_free_memory() > 0;
 }
 

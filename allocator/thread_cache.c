@@ -13,13 +13,24 @@
  * Budgets: a thread's lists may together hold at most pagoda_config.thread_cache_bytes
  * (their max_length * size), and all threads together
  * pagoda_config.total_thread_cache_bytes; a list simply stops growing at either limit.
+ *
+ * Idle memory (pagoda_config.release_delay_ms):
+ *   - scavenge: once per delay, a thread's slow path halves every list that has had no
+ *     slow path of its own since the last scavenge (it has objects to spare), giving
+ *     the objects and their budget back;
+ *   - drain: a release pass asks a thread whose cache has seen no slow path for a whole
+ *     delay to empty it, by setting drain_requested and lowering every max_length to
+ *     zero. The thread's next free then misses into the slow path, which drains the
+ *     cache. The hit path pays nothing for this.
  */
 #include "allocator/thread_cache.h"
 
+#include "allocator/clock.h"
 #include "allocator/config.h"
 #include "allocator/init.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
+#include "allocator/release.h"
 #include "central/central_list.h"
 #include "central/metadata.h"
 
@@ -39,13 +50,27 @@ static pthread_key_t exit_key;
 
 /* ---- budgets --------------------------------------------------------------------- */
 
+/* max_length is written by other threads too (a drain request lowers it to zero), so
+ * every access is atomic. cache->capacity_bytes records what this cache has added to
+ * total_capacity_bytes; the two always change together. */
+static uint32_t list_limit(const struct free_list *list)
+{
+    return __atomic_load_n(&list->max_length, __ATOMIC_RELAXED);
+}
+
+static void set_list_limit(struct free_list *list, uint32_t max_length)
+{
+    __atomic_store_n(&list->max_length, max_length, __ATOMIC_RELAXED);
+}
+
 /* Raises list's max_length by `more` objects if both budgets allow it. */
 static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uint32_t more)
 {
     const struct size_class_info *info = &size_class_table[size_class];
     struct free_list *list = &cache->lists[size_class];
-    if (list->max_length + more > info->cache_limit)
-        more = info->cache_limit - list->max_length;
+    uint32_t limit = list_limit(list);
+    if (limit + more > info->cache_limit)
+        more = info->cache_limit - limit;
     if (!more)
         return false;
     size_t bytes = (size_t)more * info->size;
@@ -57,7 +82,7 @@ static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uin
         return false;
     }
     cache->capacity_bytes += bytes;
-    list->max_length += more;
+    set_list_limit(list, limit + more);
     return true;
 }
 
@@ -103,15 +128,70 @@ static void cache_drain(struct thread_cache *cache)
         list_drain(&cache->lists[c], c);
 }
 
-/* ---- creation and exit --------------------------------------------------------------- */
+/* Lowers a list's limit to `max_length` objects, giving back the budget and the
+ * objects above it. */
+static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_t max_length)
+{
+    struct free_list *list = &cache->lists[size_class];
+    uint32_t current = list_limit(list);
+    if (max_length < current) {
+        size_t bytes = (size_t)(current - max_length) * size_class_table[size_class].size;
+        if (bytes > cache->capacity_bytes)
+            bytes = cache->capacity_bytes;
+        cache->capacity_bytes -= bytes;
+        __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    }
+    set_list_limit(list, max_length);
+    if (list->length > max_length) {
+        unsigned excess = list->length - max_length;
+        unsigned batch = size_class_table[size_class].batch;
+        while (excess) {
+            unsigned count = excess < batch ? excess : batch;
+            central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
+            excess -= count;
+        }
+    }
+}
 
-static void cache_release_budget(struct thread_cache *cache)
+/* Returns every object and the whole budget of a cache. */
+static void cache_empty(struct thread_cache *cache)
 {
     __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
     cache->capacity_bytes = 0;
-    for (unsigned c = 1; c <= size_class_count; c++)
-        cache->lists[c].max_length = 0;
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        set_list_limit(&cache->lists[c], 0);
+        list_drain(&cache->lists[c], c);
+    }
 }
+
+/* Halves the lists that had no slow path since the last scavenge. */
+static void cache_scavenge(struct thread_cache *cache)
+{
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        if (!cache->missed_since_scavenge[c] && list_limit(&cache->lists[c]))
+            list_shrink(cache, c, list_limit(&cache->lists[c]) / 2);
+        cache->missed_since_scavenge[c] = 0;
+    }
+}
+
+/* Bookkeeping at the start of every slow path of a real cache: honour a drain request,
+ * scavenge once per release delay. */
+static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
+{
+    uint64_t now = clock_ms();
+    cache->last_slow_path_ms = now;
+    cache->missed_since_scavenge[size_class] = 1;
+    if (__atomic_load_n(&cache->drain_requested, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&cache->drain_requested, 0, __ATOMIC_RELAXED);
+        cache_empty(cache);
+        cache->last_scavenge_ms = now;
+    } else if (now - cache->last_scavenge_ms >= pagoda_config.release_delay_ms) {
+        cache_scavenge(cache);
+        cache->last_scavenge_ms = now;
+    }
+}
+
+/* ---- creation and exit --------------------------------------------------------------- */
 
 /* Runs at thread exit (pthread key destructor): everything cached goes back to the
  * central lists and the structure is kept for the next thread. */
@@ -119,8 +199,7 @@ static void thread_cache_on_exit(void *arg)
 {
     struct thread_cache *cache = arg;
     thread_cache_current = &bypass_cache;
-    cache_drain(cache);
-    cache_release_budget(cache);
+    cache_empty(cache);
     lock_acquire(&registry_lock);
     if (cache->prev)
         cache->prev->next = cache->next;
@@ -153,6 +232,8 @@ static struct thread_cache *cache_create(void)
         thread_cache_current = &uncreated_cache;
         return NULL;
     }
+    cache->last_slow_path_ms = cache->last_scavenge_ms = clock_ms();
+    cache->drain_requested = 0;
     lock_acquire(&registry_lock);
     cache->prev = NULL;
     cache->next = live_caches;
@@ -189,11 +270,12 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
         }
         return head;
     }
+    cache_slow_path_begin(cache, size_class);
     /* Slow start: a list's limit grows by one per miss up to a batch, then by a batch. */
     const struct size_class_info *info = &size_class_table[size_class];
     struct free_list *list = &cache->lists[size_class];
-    grow_list_limit(cache, size_class, list->max_length < info->batch ? 1 : info->batch);
-    unsigned want = list->max_length < info->batch ? list->max_length : info->batch;
+    grow_list_limit(cache, size_class, list_limit(list) < info->batch ? 1 : info->batch);
+    unsigned want = list_limit(list) < info->batch ? list_limit(list) : info->batch;
     if (want == 0)
         want = 1;
     unsigned got = central_remove_batch(size_class, want, &head);
@@ -203,6 +285,7 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
     }
     list->head = *(void **)head;
     list->length = got - 1;
+    release_tick();
     return head;
 }
 
@@ -214,17 +297,19 @@ NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
         central_insert_batch(size_class, object, 1);
         return;
     }
+    cache_slow_path_begin(cache, size_class);
     const struct size_class_info *info = &size_class_table[size_class];
     struct free_list *list = &cache->lists[size_class];
     *(void **)object = list->head;
     list->head = object;
     list->length++;
-    if (list->max_length < info->batch)
+    if (list_limit(list) < info->batch)
         grow_list_limit(cache, size_class, 1);
-    if (list->length > list->max_length) {
+    if (list->length > list_limit(list)) {
         unsigned count = list->length < info->batch ? list->length : info->batch;
         central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
     }
+    release_tick();
 }
 
 /* ---- whole-cache operations ---------------------------------------------------------- */
@@ -234,6 +319,20 @@ void thread_cache_flush_current(void)
     struct thread_cache *cache = thread_cache_current;
     if (cache != &uncreated_cache && cache != &bypass_cache)
         cache_drain(cache);
+}
+
+void thread_cache_request_idle_drains(uint64_t idle_before_ms)
+{
+    lock_acquire(&registry_lock);
+    for (struct thread_cache *cache = live_caches; cache; cache = cache->next) {
+        if (__atomic_load_n(&cache->last_slow_path_ms, __ATOMIC_RELAXED) > idle_before_ms ||
+            __atomic_load_n(&cache->drain_requested, __ATOMIC_RELAXED))
+            continue;
+        __atomic_store_n(&cache->drain_requested, 1, __ATOMIC_RELEASE);
+        for (unsigned c = 1; c <= size_class_count; c++)
+            set_list_limit(&cache->lists[c], 0);
+    }
+    lock_release(&registry_lock);
 }
 
 void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1])

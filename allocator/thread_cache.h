@@ -27,9 +27,14 @@ struct free_list {
 
 struct thread_cache {
     struct free_list lists[SIZE_CLASS_MAX_COUNT + 1];    /* indexed by class id */
+    /* Below: touched only by slow paths. */
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
+    uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
+    uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */
+    int drain_requested;               /* set by a release pass: empty the whole cache */
     struct thread_cache *next;         /* on the registry: live caches, or recycled ones */
     struct thread_cache *prev;
+    uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
 };
 
 extern __thread struct thread_cache *thread_cache_current __attribute__((tls_model("initial-exec")));
@@ -53,6 +58,8 @@ static ALWAYS_INLINE void *thread_cache_alloc(unsigned size_class)
 void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
 
 /* free's hit path: the object goes on this thread's list unless the list is full.
+ * (max_length is read atomically because a release pass may lower it to zero from
+ * another thread, to send an idle thread's next free into the slow path.)
  * Freeing the object that heads the list again — the common double free — would
  * make the list loop on itself; comparing with the head, already loaded, catches it
  * for one compare and branch. */
@@ -62,7 +69,7 @@ static ALWAYS_INLINE void thread_cache_free(void *object, unsigned size_class)
     void *head = list->head;
     if (unlikely(object == head))
         thread_cache_report_double_free(object);
-    if (unlikely(list->length >= list->max_length)) {
+    if (unlikely(list->length >= __atomic_load_n(&list->max_length, __ATOMIC_RELAXED))) {
         thread_cache_free_overflow(object, size_class);
         return;
     }
@@ -76,6 +83,10 @@ void thread_cache_init(void);
 
 /* Empties the calling thread's cache into the central lists. */
 void thread_cache_flush_current(void);
+
+/* Asks every thread whose cache has seen no slow path since idle_before_ms to empty it
+ * at its next free or allocation miss (release pass). */
+void thread_cache_request_idle_drains(uint64_t idle_before_ms);
 
 /* Sums, over all live thread caches, the objects cached per class into counts
  * (indexed by class id); approximate while other threads run. */

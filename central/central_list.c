@@ -5,14 +5,20 @@
  *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
  *   - a span of this class is on `partial` exactly when 0 < free_count (a span whose
  *     objects are all free is returned to the page heap at once);
+ *   - the released spans of `partial` form its tail: allocation takes from the head,
+ *     so it prefers spans whose pages are still resident, and a release pass stops at
+ *     the first released span it meets;
  *   - span bitmaps record only objects inside the span: objects out in caches, in the
  *     transfer cache or in use by the program are clear bits.
  */
 #include "central/central_list.h"
 
+#include "allocator/clock.h"
+#include "allocator/config.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
+#include "central/os_memory.h"
 #include "central/page_heap.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
@@ -27,6 +33,7 @@ struct central_list {
     unsigned batch;
     unsigned transfer_capacity;     /* <= TRANSFER_SLOTS */
     unsigned transfer_count;
+    uint64_t transfer_last_used_ms;  /* when a batch last left the transfer cache */
     size_t spans;
     size_t free_in_spans;
     struct span_list partial;
@@ -59,6 +66,7 @@ static struct span *span_cut(struct central_list *list)
     span->object_count = info->objects;
     span->free_count = info->objects;
     span->bitmap_hint = 0;
+    span->released = 0;
     for (unsigned w = 0; w < SPAN_BITMAP_WORDS; w++) {
         unsigned first = w * 64;
         uint64_t bits = 0;
@@ -77,6 +85,13 @@ static struct span *span_cut(struct central_list *list)
 static unsigned span_take(struct span *span, unsigned want, size_t object_size, void ***tail_link)
 {
     char *base = span_start(span);
+    span->last_used_ms = clock_ms();
+    if (span->released) {
+        /* Some of its pages were given back and read as zero; once objects leave, any
+         * page may be written again. */
+        pagemap_mark_dirty(span->first_page, span->pages);
+        span->released = 0;
+    }
     unsigned taken = 0;
     unsigned w = span->bitmap_hint;
     while (taken < want && span->free_count) {
@@ -140,6 +155,7 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
     lock_acquire(&list->lock);
     if (want == list->batch && list->transfer_count) {
         *head = list->transfer[--list->transfer_count];
+        list->transfer_last_used_ms = clock_ms();
         lock_release(&list->lock);
         return want;
     }
@@ -178,6 +194,100 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
         object = next;
     }
     lock_release(&list->lock);
+}
+
+/* ---- release of idle memory -------------------------------------------------------- */
+
+/* Spans examined per lock hold, so that a release pass never stalls a busy class for
+ * long. */
+#define RELEASE_SPANS_PER_HOLD 64
+
+/* Whether every object overlapping span page `page` (an index within the span) is
+ * free, so that the page holds nothing anyone needs. */
+static bool span_page_unused(const struct span *span, const struct size_class_info *info, size_t page)
+{
+    uint32_t first = size_class_object_index(info, page << PAGE_SHIFT);
+    uint32_t last = size_class_object_index(info, ((page + 1) << PAGE_SHIFT) - 1);
+    if (last >= span->object_count)
+        last = span->object_count - 1;
+    for (uint32_t i = first; i <= last && i < span->object_count; i++)
+        if (!(span->free_bits[i / 64] & ((uint64_t)1 << (i % 64))))
+            return false;
+    return true;
+}
+
+/* Gives back the pages of a partly used span that hold only free objects; returns
+ * bytes. Free objects store nothing in their memory (the span's bitmap tracks them),
+ * so their pages can go without touching any object. */
+static size_t span_release_unused_pages(struct span *span, const struct size_class_info *info)
+{
+    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
+    size_t released = 0;
+    for (size_t page = 0; page < span->pages;) {
+        size_t end = page;
+        while (end < span->pages && span_page_unused(span, info, end) &&
+               pagemap_count_dirty(span->first_page + end, 1))
+            end++;
+        if (end > page) {
+            if (os_release(page_address(span->first_page + page), (end - page) << PAGE_SHIFT, now_zero) == 0) {
+                if (now_zero)
+                    pagemap_mark_clean(span->first_page + page, end - page);
+                released += (end - page) << PAGE_SHIFT;
+            }
+            page = end;
+        } else {
+            page++;
+        }
+    }
+    span->released = 1;
+    return released;
+}
+
+/* Empties the transfer cache into the spans. Under the list's lock. */
+static void transfer_cache_flush(struct central_list *list)
+{
+    while (list->transfer_count) {
+        void *object = list->transfer[--list->transfer_count];
+        while (object) {
+            void *next = *(void **)object;
+            span_give_back(list, object);
+            object = next;
+        }
+    }
+}
+
+size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)
+{
+    struct central_list *list = &central_lists[size_class];
+    const struct size_class_info *info = &size_class_table[size_class];
+    size_t released = 0;
+    bool more = true;
+    lock_acquire(&list->lock);
+    if (list->transfer_count && list->transfer_last_used_ms <= idle_before_ms)
+        transfer_cache_flush(list);
+    while (more) {
+        unsigned examined = 0;
+        more = false;
+        struct span *next;
+        for (struct span *span = list->partial.head; span && !span->released; span = next) {
+            next = span->next;
+            if (span->last_used_ms > idle_before_ms)
+                continue;
+            released += span_release_unused_pages(span, info);
+            span_list_remove(&list->partial, span);
+            span_list_push_back(&list->partial, span);
+            if (++examined == RELEASE_SPANS_PER_HOLD) {
+                more = true;
+                break;
+            }
+        }
+        if (more) {
+            lock_release(&list->lock);
+            lock_acquire(&list->lock);
+        }
+    }
+    lock_release(&list->lock);
+    return released;
 }
 
 /* ---- statistics and fork ----------------------------------------------------------- */

@@ -27,6 +27,12 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head);
  * span, stops the process with a message naming it. */
 void central_insert_batch(unsigned size_class, void *head, unsigned count);
 
+/* Returns idle memory of one class to the OS: a transfer cache unused since
+ * idle_before_ms goes back into its spans, and the pages of partly used spans that hold
+ * only free objects and were not allocated from since idle_before_ms are released.
+ * Returns the bytes released. */
+size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms);
+
 struct central_class_stats {
     size_t spans;                 /* spans of this class held by the central list */
     size_t free_in_spans;         /* objects free inside those spans */

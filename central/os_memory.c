@@ -34,8 +34,13 @@ void os_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-int os_release(void *p, size_t size)
+int os_release(void *p, size_t size, bool now_zero)
 {
+#ifdef MADV_FREE
+    if (!now_zero)
+        return madvise(p, size, MADV_FREE);
+#endif
+    (void)now_zero;
     return madvise(p, size, MADV_DONTNEED);
 }
 

@@ -6,6 +6,7 @@
 #ifndef PAGODA_OS_MEMORY_H
 #define PAGODA_OS_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Maps size bytes of zeroed, read-write, private memory aligned to alignment (a power
@@ -15,9 +16,11 @@ void *os_map_aligned(size_t size, size_t alignment);
 /* Unmaps a range obtained from os_map_aligned. */
 void os_unmap(void *p, size_t size);
 
-/* Gives the pages of [p, p+size) back to the kernel; the range stays mapped and reads
- * as zero afterwards (MADV_DONTNEED). Returns 0, or -1 if the kernel refused. */
-int os_release(void *p, size_t size);
+/* Gives the pages of [p, p+size) back to the kernel; the range stays mapped. With
+ * now_zero, MADV_DONTNEED: the pages read as zero afterwards. Without, MADV_FREE: the
+ * kernel takes them only under memory pressure, and until then they keep their data.
+ * Returns 0, or -1 if the kernel refused. */
+int os_release(void *p, size_t size, bool now_zero);
 
 /* Writes zeros over [p, p+size), whose length and start are page multiples, at a cost
  * in proportion to its resident pages rather than its length: resident pages are

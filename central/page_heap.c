@@ -12,6 +12,8 @@
  */
 #include "central/page_heap.h"
 
+#include "allocator/clock.h"
+#include "allocator/config.h"
 #include "allocator/lock.h"
 #include "central/metadata.h"
 #include "central/os_memory.h"
@@ -28,7 +30,9 @@ static struct span_list large_free;
 static struct span_list unused_spans;     /* recycled span structures */
 static size_t mapped_pages;
 static size_t free_pages;
+static size_t free_dirty_pages;       /* free pages whose dirty bit is set */
 static size_t large_in_use_pages;
+static size_t released_total_pages;   /* ever given back to the OS, for statistics */
 
 /* ---- span structures ---------------------------------------------------------- */
 
@@ -116,6 +120,16 @@ static struct span *split_tail(struct span *span, size_t keep_pages)
     return tail;
 }
 
+/* The merged span is as idle as its most recently used part, and released only if
+ * every part was. */
+static void absorb_neighbour(struct span *span, struct span *neighbour)
+{
+    if (neighbour->last_used_ms > span->last_used_ms)
+        span->last_used_ms = neighbour->last_used_ms;
+    span->released = span->released && neighbour->released;
+    span_recycle(neighbour);
+}
+
 /* Merges span with the free spans on either side, then puts it on its free list. */
 static void insert_coalesced(struct span *span)
 {
@@ -124,13 +138,13 @@ static void insert_coalesced(struct span *span)
         free_list_remove(prev);
         span->first_page = prev->first_page;
         span->pages += prev->pages;
-        span_recycle(prev);
+        absorb_neighbour(span, prev);
     }
     struct span *next = pagemap_span(span->first_page + span->pages);
     if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages) {
         free_list_remove(next);
         span->pages += next->pages;
-        span_recycle(next);
+        absorb_neighbour(span, next);
     }
     pagemap_set_span(span->first_page, span);
     pagemap_set_span(span_last_page(span), span);
@@ -145,6 +159,7 @@ static struct span *carve(struct span *span, size_t pages)
 {
     free_list_remove(span);
     span->state = SPAN_LARGE;
+    free_dirty_pages -= pagemap_count_dirty(span->first_page, pages);
     if (span->pages > pages) {
         struct span *tail = split_tail(span, pages);
         if (!tail) {
@@ -158,9 +173,16 @@ static struct span *carve(struct span *span, size_t pages)
 
 /* ---- growth ------------------------------------------------------------------------ */
 
-/* Maps at least `pages` more pages from the OS onto the free lists. */
+static size_t release_free_spans(uint64_t idle_before_ms);
+
+/* Maps at least `pages` more pages from the OS onto the free lists. Under
+ * PAGODA_MEMORY_LIMIT, when the heap's resident estimate would pass the limit, every
+ * free page goes back to the OS first (the limit is soft: growth never fails for it). */
 static bool grow(size_t pages)
 {
+    size_t limit_pages = pagoda_config.memory_limit >> PAGE_SHIFT;
+    if (limit_pages && mapped_pages - free_pages + free_dirty_pages + pages > limit_pages)
+        release_free_spans(UINT64_MAX);
     size_t bytes = (pages << PAGE_SHIFT);
     bytes = (bytes + OS_CHUNK_SIZE - 1) & ~(OS_CHUNK_SIZE - 1);
     if (bytes < HEAP_GROWTH_MIN)
@@ -181,6 +203,8 @@ static bool grow(size_t pages)
     }
     span->first_page = page_of(memory);
     span->pages = bytes >> PAGE_SHIFT;
+    span->last_used_ms = clock_ms();
+    span->released = 1;               /* fresh pages are not resident */
     mapped_pages += span->pages;
     insert_coalesced(span);       /* fresh pages are clean: dirty bits stay clear */
     return true;
@@ -262,11 +286,14 @@ void page_heap_free(struct span *span)
     /* The program may have written any page of it. Other spans' bits in the same
      * words change atomically, so this needs no lock. */
     pagemap_mark_dirty(span->first_page, span->pages);
+    span->last_used_ms = clock_ms();
+    span->released = 0;
     lock_acquire(&heap_lock);
     if (span->state == SPAN_SMALL)
         pagemap_set_size_class_range(span->first_page, span->pages, 0);
     else
         large_in_use_pages -= span->pages;
+    free_dirty_pages += span->pages;
     insert_coalesced(span);
     lock_release(&heap_lock);
 }
@@ -299,6 +326,9 @@ void page_heap_shrink(struct span *span, size_t new_pages)
     if (tail) {
         large_in_use_pages -= tail->pages;
         pagemap_mark_dirty(tail->first_page, tail->pages);
+        tail->last_used_ms = clock_ms();
+        tail->released = 0;
+        free_dirty_pages += tail->pages;
         insert_coalesced(tail);
     }
     lock_release(&heap_lock);
@@ -306,31 +336,54 @@ void page_heap_shrink(struct span *span, size_t new_pages)
 
 /* ---- release to the OS --------------------------------------------------------------- */
 
+/* Gives the dirty pages of a free span back to the OS; returns how many. With
+ * MADV_DONTNEED they read as zero afterwards and become clean; with MADV_FREE the
+ * kernel may keep their data until it needs the memory, so they stay dirty and only
+ * the span's `released` flag records the release. */
 static size_t release_span(struct span *span)
 {
     size_t released = 0, run;
+    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
     uintptr_t page = span->first_page, end = span->first_page + span->pages;
     while (pagemap_next_dirty_run(&page, end, &run)) {
-        if (os_release(page_address(page), run << PAGE_SHIFT) == 0) {
-            pagemap_mark_clean(page, run);
-            released += run << PAGE_SHIFT;
+        if (os_release(page_address(page), run << PAGE_SHIFT, now_zero) == 0) {
+            if (now_zero)
+                pagemap_mark_clean(page, run);
+            released += run;
         }
         page += run;
     }
+    span->released = 1;
+    if (now_zero)
+        free_dirty_pages -= released;
+    released_total_pages += released;
     return released;
 }
 
-size_t page_heap_release_all(void)
+static size_t release_list(struct span *head, uint64_t idle_before_ms)
 {
     size_t released = 0;
-    lock_acquire(&heap_lock);
-    for (size_t n = 1; n < EXACT_LISTS; n++)
-        for (struct span *span = exact_free[n].head; span; span = span->next)
+    for (struct span *span = head; span; span = span->next)
+        if (!span->released && span->last_used_ms <= idle_before_ms)
             released += release_span(span);
-    for (struct span *span = large_free.head; span; span = span->next)
-        released += release_span(span);
-    lock_release(&heap_lock);
     return released;
+}
+
+/* Releases every free span unused since idle_before_ms; returns pages. Under heap_lock. */
+static size_t release_free_spans(uint64_t idle_before_ms)
+{
+    size_t released = 0;
+    for (size_t n = 1; n < EXACT_LISTS; n++)
+        released += release_list(exact_free[n].head, idle_before_ms);
+    return released + release_list(large_free.head, idle_before_ms);
+}
+
+size_t page_heap_release_idle(uint64_t idle_before_ms)
+{
+    lock_acquire(&heap_lock);
+    size_t released = free_dirty_pages ? release_free_spans(idle_before_ms) : 0;
+    lock_release(&heap_lock);
+    return released << PAGE_SHIFT;
 }
 
 /* ---- statistics and fork ----------------------------------------------------------- */
@@ -340,14 +393,9 @@ void page_heap_get_stats(struct page_heap_stats *stats)
     lock_acquire(&heap_lock);
     stats->mapped_bytes = mapped_pages << PAGE_SHIFT;
     stats->free_bytes = free_pages << PAGE_SHIFT;
+    stats->free_dirty_bytes = free_dirty_pages << PAGE_SHIFT;
     stats->large_in_use_bytes = large_in_use_pages << PAGE_SHIFT;
-    size_t dirty = 0;
-    for (size_t n = 1; n < EXACT_LISTS; n++)
-        for (struct span *span = exact_free[n].head; span; span = span->next)
-            dirty += pagemap_count_dirty(span->first_page, span->pages);
-    for (struct span *span = large_free.head; span; span = span->next)
-        dirty += pagemap_count_dirty(span->first_page, span->pages);
-    stats->free_dirty_bytes = dirty << PAGE_SHIFT;
+    stats->released_total_bytes = released_total_pages << PAGE_SHIFT;
     lock_release(&heap_lock);
 }
 

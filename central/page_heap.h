@@ -31,14 +31,17 @@ bool page_heap_try_extend(struct span *span, size_t new_pages);
 /* Shrinks a large span in place to new_pages (< span->pages), freeing the tail. */
 void page_heap_shrink(struct span *span, size_t new_pages);
 
-/* Returns every dirty page of every free span to the OS; the result is in bytes. */
-size_t page_heap_release_all(void);
+/* Returns to the OS the dirty pages of every free span that has been free since
+ * idle_before_ms (a clock_ms time) or earlier; the result is in bytes. */
+size_t page_heap_release_idle(uint64_t idle_before_ms);
+
 
 struct page_heap_stats {
     size_t mapped_bytes;        /* address space taken from the OS for spans */
     size_t free_bytes;          /* in free spans */
     size_t free_dirty_bytes;    /* of which possibly resident */
     size_t large_in_use_bytes;  /* in SPAN_LARGE spans */
+    size_t released_total_bytes;  /* given back to the OS so far, all told */
 };
 void page_heap_get_stats(struct page_heap_stats *stats);
 

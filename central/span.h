@@ -37,9 +37,12 @@ struct span {
     struct span *prev;
     uint8_t state;              /* enum span_state */
     uint8_t size_class;         /* SPAN_SMALL only */
+    uint8_t released;           /* its free pages went back to the OS since it was last used */
     uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
     uint32_t object_count;      /* SPAN_SMALL only */
     uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */
+    uint64_t last_used_ms;      /* SPAN_FREE: when it became free; SPAN_SMALL: when objects
+                                   were last taken from it (clock_ms), for release pacing */
     uint64_t free_bits[SPAN_BITMAP_WORDS];   /* SPAN_SMALL: bit i set = object i free */
 };
 
@@ -53,9 +56,10 @@ static inline uintptr_t span_last_page(const struct span *span)
     return span->first_page + span->pages - 1;
 }
 
-/* A doubly linked list of spans with a sentinel-free head. */
+/* A doubly linked list of spans, with head and tail. */
 struct span_list {
     struct span *head;
+    struct span *tail;
 };
 
 static inline void span_list_push(struct span_list *list, struct span *span)
@@ -64,7 +68,20 @@ static inline void span_list_push(struct span_list *list, struct span *span)
     span->next = list->head;
     if (list->head)
         list->head->prev = span;
+    else
+        list->tail = span;
     list->head = span;
+}
+
+static inline void span_list_push_back(struct span_list *list, struct span *span)
+{
+    span->next = NULL;
+    span->prev = list->tail;
+    if (list->tail)
+        list->tail->next = span;
+    else
+        list->head = span;
+    list->tail = span;
 }
 
 static inline void span_list_remove(struct span_list *list, struct span *span)
@@ -75,6 +92,8 @@ static inline void span_list_remove(struct span_list *list, struct span *span)
         list->head = span->next;
     if (span->next)
         span->next->prev = span->prev;
+    else
+        list->tail = span->prev;
     span->next = span->prev = NULL;
 }
 

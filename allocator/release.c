@@ -1,0 +1,104 @@
+/*
+ * release.c — release passes and the optional background thread (release.h).
+ *
+ * Pacing: next_pass_ms is claimed with a compare-and-swap, so one thread runs each
+ * pass while the others go on. A pass costs a walk over the free spans and the spans
+ * not yet released; the walk skips what an earlier pass already gave back.
+ */
+#include "allocator/release.h"
+
+#include "allocator/clock.h"
+#include "allocator/config.h"
+#include "allocator/size_classes.h"
+#include "allocator/thread_cache.h"
+#include "central/central_list.h"
+#include "central/page_heap.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+/* Passes are at least this far apart, however short the delay. */
+#define MIN_PASS_INTERVAL_MS 10
+
+static uint64_t next_pass_ms;
+static int background_thread_started;
+
+/* Everything unused since idle_before_ms goes back; returns bytes. */
+static size_t release_pass(uint64_t idle_before_ms)
+{
+    size_t released = 0;
+    thread_cache_request_idle_drains(idle_before_ms);
+    for (unsigned c = 1; c <= size_class_count; c++)
+        released += central_release_idle(c, idle_before_ms);
+    return released + page_heap_release_idle(idle_before_ms);
+}
+
+static uint64_t pass_interval_ms(void)
+{
+    uint64_t interval = pagoda_config.release_delay_ms / 4;
+    return interval < MIN_PASS_INTERVAL_MS ? MIN_PASS_INTERVAL_MS : interval;
+}
+
+/* Runs a pass if one is due and no other thread has claimed it. */
+static void release_if_due(uint64_t now)
+{
+    uint64_t due = __atomic_load_n(&next_pass_ms, __ATOMIC_RELAXED);
+    if (now < due)
+        return;
+    if (!__atomic_compare_exchange_n(&next_pass_ms, &due, now + pass_interval_ms(), 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0);
+}
+
+static void *background_thread_main(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        uint64_t interval = pass_interval_ms();
+        struct timespec pause = { (time_t)(interval / 1000), (long)(interval % 1000) * 1000000 };
+        nanosleep(&pause, NULL);
+        release_if_due(clock_ms());
+    }
+    return NULL;
+}
+
+/* Starts the detached background thread, with every signal blocked so that it never
+ * takes a signal meant for the program. It never keeps the process from exiting. */
+static void start_background_thread(void)
+{
+    if (__atomic_exchange_n(&background_thread_started, 1, __ATOMIC_ACQ_REL))
+        return;
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    if (pthread_create(&thread, &attributes, background_thread_main, NULL) != 0)
+        __atomic_store_n(&background_thread_started, 0, __ATOMIC_RELEASE);
+    pthread_attr_destroy(&attributes);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+}
+
+void release_tick(void)
+{
+    if (pagoda_config.release_delay_ms == UINT64_MAX)
+        return;
+    if (unlikely(pagoda_config.background_thread &&
+                 !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)))
+        start_background_thread();
+    release_if_due(clock_ms());
+}
+
+size_t release_everything(void)
+{
+    thread_cache_flush_current();
+    return release_pass(UINT64_MAX);
+}
+
+void release_after_fork_in_child(void)
+{
+    background_thread_started = 0;
+}

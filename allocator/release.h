@@ -1,0 +1,26 @@
+/*
+ * release.h — giving idle memory back to the OS, paced by PAGODA_RELEASE_DELAY_MS.
+ *
+ * Memory counts as idle when nothing has used it for a whole delay: a free span of the
+ * page heap, the wholly free pages of a partly used small-object span, a transfer
+ * cache no thread has taken from, a thread cache whose thread has not needed the
+ * central tier. A release pass, at most every quarter delay, gives back what has been
+ * idle that long. Passes run from allocation slow paths (release_tick), so no helper
+ * thread is needed; PAGODA_BACKGROUND_THREAD=1 adds one so that a program that stops
+ * calling the allocator shrinks too.
+ */
+#ifndef PAGODA_RELEASE_H
+#define PAGODA_RELEASE_H
+
+#include <stddef.h>
+
+/* Runs a release pass if one is due. Called from slow paths, holding no lock. */
+void release_tick(void);
+
+/* Returns everything free to the OS now, idle or not; the result is in bytes. */
+size_t release_everything(void);
+
+/* fork(): the child has no background thread; the next tick starts one if enabled. */
+void release_after_fork_in_child(void);
+
+#endif /* PAGODA_RELEASE_H */
