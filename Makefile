@@ -51,6 +51,7 @@ deps-bench:
 TEST_STEPS :=
 include tools/tools.mk
 include tests/tests.mk
+include $(sort $(wildcard tests/*/*.mk))
 include benchmarks/benchmarks.mk
 include benchmarks/workloads/workloads.mk
 include benchmarks/fastpath/fastpath.mk

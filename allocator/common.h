@@ -31,8 +31,15 @@
 #define EXPORT        __attribute__((visibility("default")))
 #define CACHE_ALIGNED __attribute__((aligned(64)))
 
-/* Defines `alias` as another name of the function `target` (same translation unit). */
+/* Makes the declared function another name of `target` (same translation unit): how
+ * malloc, free, … become the pagoda_* functions. A build with
+ * -DPAGODA_NO_STANDARD_NAMES keeps only the pagoda_* names, so that a sanitizer, which
+ * brings its own malloc, can check pagoda's internals through them. */
+#ifdef PAGODA_NO_STANDARD_NAMES
+#define ALIAS_OF(target) __attribute__((unused))
+#else
 #define ALIAS_OF(target) __attribute__((alias(#target), visibility("default"), used))
+#endif
 
 static inline uintptr_t page_of(const void *p) { return (uintptr_t)p >> PAGE_SHIFT; }
 static inline void *page_address(uintptr_t page) { return (void *)(page << PAGE_SHIFT); }

@@ -15,7 +15,7 @@
 #include "allocator/config.h"
 #include "allocator/lock.h"
 #include "allocator/release.h"
-#include "allocator/size_class_table.h"
+#include "allocator/size_class_tuning.h"
 #include "allocator/size_classes.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
@@ -59,7 +59,9 @@ void pagoda_initialize(void)
     bool first = !pagoda_initialized;
     if (first) {
         config_load();
-        size_classes_init(size_class_default_table, SIZE_CLASS_DEFAULT_COUNT);
+        struct size_class table[SIZE_CLASS_MAX_COUNT];
+        int count = size_class_tuning_select(table, SIZE_CLASS_MAX_COUNT);
+        size_classes_init(table, count);
         central_init();
         thread_cache_init();
         __atomic_store_n(&pagoda_initialized, 1, __ATOMIC_RELEASE);

@@ -10,8 +10,46 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#ifdef PAGODA_FAULT_INJECTION
+/* Test builds only (-DPAGODA_FAULT_INJECTION): pagoda_fault_fail_maps(after, count)
+ * lets the next `after` maps succeed, then fails `count` of them (-1: all), as a
+ * kernel out of memory would. */
+static long maps_before_failure = -1;
+static long maps_to_fail;
+
+EXPORT void pagoda_fault_fail_maps(long after, long count)
+{
+    __atomic_store_n(&maps_to_fail, count, __ATOMIC_RELAXED);
+    __atomic_store_n(&maps_before_failure, after, __ATOMIC_RELEASE);
+}
+
+static bool injected_map_failure(void)
+{
+    long before = __atomic_load_n(&maps_before_failure, __ATOMIC_ACQUIRE);
+    if (before < 0)
+        return false;
+    if (before > 0) {
+        __atomic_sub_fetch(&maps_before_failure, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    long left = __atomic_load_n(&maps_to_fail, __ATOMIC_RELAXED);
+    if (left == 0)
+        return false;
+    if (left > 0)
+        __atomic_sub_fetch(&maps_to_fail, 1, __ATOMIC_RELAXED);
+    return true;
+}
+#else
+static bool injected_map_failure(void)
+{
+    return false;
+}
+#endif
+
 void *os_map_aligned(size_t size, size_t alignment)
 {
+    if (injected_map_failure())
+        return NULL;
     /* Over-map by the alignment, then unmap the misaligned head and the unused tail. */
     size_t padded = size + alignment;
     if (padded < size)
