@@ -55,7 +55,10 @@ void pagemap_set_size_class_range(uintptr_t first, size_t count, unsigned size_c
                          __ATOMIC_RELEASE);
 }
 
-/* Applies set (or clear) to the dirty bits of [first, first + count), a word at a time. */
+/* Applies set (or clear) to the dirty bits of [first, first + count), a word at a time.
+ * A word wholly inside the range belongs to pages of the caller's span alone, so a
+ * plain store does; a word at either end is shared with neighbours and changes with an
+ * atomic read-modify-write. */
 static void change_dirty(uintptr_t first, size_t count, bool set)
 {
     uintptr_t page = first, end = first + count;
@@ -65,12 +68,16 @@ static void change_dirty(uintptr_t first, size_t count, bool set)
         size_t in_word = 64 - bit;
         if (in_word > end - page)
             in_word = end - page;
-        uint64_t mask = (in_word == 64 ? ~(uint64_t)0 : (((uint64_t)1 << in_word) - 1)) << bit;
         uint64_t *word = &leaf_for(page)->dirty[index >> 6];
-        if (set)
-            __atomic_fetch_or(word, mask, __ATOMIC_RELAXED);
-        else
-            __atomic_fetch_and(word, ~mask, __ATOMIC_RELAXED);
+        if (in_word == 64) {
+            __atomic_store_n(word, set ? ~(uint64_t)0 : 0, __ATOMIC_RELAXED);
+        } else {
+            uint64_t mask = (((uint64_t)1 << in_word) - 1) << bit;
+            if (set)
+                __atomic_fetch_or(word, mask, __ATOMIC_RELAXED);
+            else
+                __atomic_fetch_and(word, ~mask, __ATOMIC_RELAXED);
+        }
         page += in_word;
     }
 }
