@@ -13,7 +13,9 @@
 #include "allocator/init.h"
 
 #include "allocator/config.h"
+#include "allocator/debug.h"
 #include "allocator/lock.h"
+#include "allocator/malloc_path.h"
 #include "allocator/release.h"
 #include "allocator/size_class_tuning.h"
 #include "allocator/size_classes.h"
@@ -59,11 +61,13 @@ void pagoda_initialize(void)
     bool first = !pagoda_initialized;
     if (first) {
         config_load();
+        debug_load_options();
         struct size_class table[SIZE_CLASS_MAX_COUNT];
         int count = size_class_tuning_select(table, SIZE_CLASS_MAX_COUNT);
         size_classes_init(table, count);
         central_init();
         thread_cache_init();
+        malloc_fast_path_limit = pagoda_debug.enabled ? 0 : size_class_small_limit;
         __atomic_store_n(&pagoda_initialized, 1, __ATOMIC_RELEASE);
     }
     lock_release(&init_lock);

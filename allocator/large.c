@@ -6,6 +6,7 @@
  */
 #include "allocator/large.h"
 
+#include "allocator/debug.h"
 #include "allocator/init.h"
 #include "allocator/log.h"
 #include "allocator/release.h"
@@ -14,6 +15,7 @@
 #include "pagemap/pagemap.h"
 
 #include <errno.h>
+#include <string.h>
 
 static void zero_dirty_pages(const struct span *span)
 {
@@ -32,15 +34,19 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    size_t pages = size ? pages_for(size) : 1;
+    size_t pages = (size ? pages_for(size) : 1) + pagoda_debug.guard;
     struct span *span = alignment > PAGE_SIZE ? page_heap_alloc_aligned(pages, alignment >> PAGE_SHIFT)
                                               : page_heap_alloc(pages, 0);
     if (unlikely(!span)) {
         errno = ENOMEM;
         return NULL;
     }
+    if (pagoda_debug.poison)
+        debug_verify_free_pages(span->first_page, span->pages);
     if (zero)
         zero_dirty_pages(span);
+    if (pagoda_debug.guard)
+        os_protect(page_address(span_last_page(span)), PAGE_SIZE, false);
     release_tick();
     return span_start(span);
 }
@@ -64,14 +70,25 @@ void report_invalid_pointer(const char *function, const void *p)
     pagoda_fatal("%s(): invalid pointer %p", function, p);
 }
 
+size_t large_usable_size(const struct span *span)
+{
+    return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
+}
+
 void large_free(struct span *span)
 {
+    if (pagoda_debug.guard)
+        os_protect(page_address(span_last_page(span)), PAGE_SIZE, true);
+    if (pagoda_debug.poison)
+        memset(span_start(span), DEBUG_FREED_BYTE, large_usable_size(span));
     page_heap_free(span);
     release_tick();
 }
 
 bool large_resize_in_place(struct span *span, size_t size)
 {
+    if (pagoda_debug.guard)        /* the guard page would end up inside the object */
+        return false;
     size_t pages = pages_for(size);
     if (pages == span->pages)
         return true;

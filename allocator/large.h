@@ -19,10 +19,8 @@ struct span *large_span_of(const void *p);
 /* Stops the process with a message naming p, which is no object of pagoda's. */
 void report_invalid_pointer(const char *function, const void *p) __attribute__((noreturn, cold));
 
-static inline size_t large_usable_size(const struct span *span)
-{
-    return span->pages << PAGE_SHIFT;
-}
+/* The object's usable bytes: the span, less its guard page in the debug mode. */
+size_t large_usable_size(const struct span *span);
 
 void large_free(struct span *span);
 

@@ -23,12 +23,25 @@
 
 #include "pagoda.h"
 
+size_t malloc_fast_path_limit;
+
 NOINLINE void *malloc_slow_path(size_t size)
 {
     pagoda_ensure_initialized();
-    if (size < size_class_small_limit)       /* the first request, before start-up */
+    if (size < size_class_small_limit)       /* before start-up, or in the debug mode */
         return thread_cache_alloc(size_class_of(size));
     return large_alloc(size, 0, false);
+}
+
+static NOINLINE void *calloc_slow_path(size_t total)
+{
+    pagoda_ensure_initialized();
+    if (total >= size_class_small_limit)
+        return large_alloc(total, 0, true);
+    void *p = thread_cache_alloc(size_class_of(total));
+    if (p)
+        memset(p, 0, total);
+    return p;
 }
 
 EXPORT void *pagoda_malloc(size_t size)
@@ -84,16 +97,13 @@ EXPORT void *pagoda_calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (likely(total < size_class_small_limit)) {
+    if (likely(total < malloc_fast_path_limit)) {
         void *p = thread_cache_alloc(size_class_of(total));
         if (likely(p))
             memset(p, 0, total);
         return p;
     }
-    pagoda_ensure_initialized();
-    if (total < size_class_small_limit)
-        return pagoda_calloc(count, size);
-    return large_alloc(total, 0, true);
+    return calloc_slow_path(total);
 }
 
 EXPORT size_t pagoda_malloc_usable_size(void *p)

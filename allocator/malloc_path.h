@@ -1,19 +1,22 @@
 /*
  * malloc_path.h — the allocation hit path shared by the entry points: a size below
- * the small limit takes a class and the thread cache's list; anything else (a large
- * request, or any request before start-up, when the limit is 0) goes to
- * malloc_slow_path.
+ * malloc_fast_path_limit takes a class and the thread cache's list; anything else goes
+ * to malloc_slow_path: a large request, or any request before start-up or in the debug
+ * mode, when the limit is 0.
  */
 #ifndef PAGODA_MALLOC_PATH_H
 #define PAGODA_MALLOC_PATH_H
 
 #include "allocator/thread_cache.h"
 
+/* size_class_small_limit once started, unless the debug mode is on; 0 until then. */
+extern size_t malloc_fast_path_limit;
+
 void *malloc_slow_path(size_t size);
 
 static ALWAYS_INLINE void *malloc_inline(size_t size)
 {
-    if (likely(size < size_class_small_limit))
+    if (likely(size < malloc_fast_path_limit))
         return thread_cache_alloc(size_class_of(size));
     return malloc_slow_path(size);
 }

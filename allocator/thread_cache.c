@@ -27,6 +27,7 @@
 
 #include "allocator/clock.h"
 #include "allocator/config.h"
+#include "allocator/debug.h"
 #include "allocator/init.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
@@ -261,6 +262,8 @@ static struct thread_cache *cache_for_slow_path(void)
 
 NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
 {
+    if (unlikely(pagoda_debug.enabled))
+        return debug_alloc_small(size_class);
     struct thread_cache *cache = cache_for_slow_path();
     void *head;
     if (!cache) {
@@ -291,6 +294,10 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
 
 NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
 {
+    if (unlikely(pagoda_debug.enabled)) {
+        debug_free_small(object, size_class);
+        return;
+    }
     struct thread_cache *cache = cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;

@@ -15,6 +15,7 @@
 
 #include "allocator/clock.h"
 #include "allocator/config.h"
+#include "allocator/debug.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
@@ -22,6 +23,8 @@
 #include "central/page_heap.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
+
+#include <string.h>
 
 #define TRANSFER_SLOTS 32
 /* The transfer cache of a class holds about this many bytes at most. */
@@ -74,6 +77,10 @@ static struct span *span_cut(struct central_list *list)
             bits = info->objects - first >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (info->objects - first)) - 1;
         span->free_bits[w] = bits;
     }
+    if (pagoda_debug.poison) {     /* every free object of a span carries the pattern */
+        debug_verify_free_pages(span->first_page, span->pages);
+        memset(span_start(span), DEBUG_FREED_BYTE, span->pages << PAGE_SHIFT);
+    }
     list->spans++;
     list->free_in_spans += info->objects;
     span_list_push(&list->partial, span);
@@ -117,9 +124,9 @@ static COLD void report_bad_free(void *object, const char *why)
     pagoda_fatal("free(): %s %p", why, object);
 }
 
-/* Returns one object to its span; gives the span back to the page heap when it is all
- * free. */
-static void span_give_back(struct central_list *list, void *object)
+/* Returns one object to its span, filled with `fill` first when fill >= 0; gives the
+ * span back to the page heap when it is all free. */
+static void span_give_back(struct central_list *list, void *object, int fill)
 {
     const struct size_class_info *info = &size_class_table[list->size_class];
     struct span *span = pagemap_span(page_of(object));
@@ -132,6 +139,8 @@ static void span_give_back(struct central_list *list, void *object)
     uint64_t bit = (uint64_t)1 << (index % 64);
     if (unlikely(span->free_bits[index / 64] & bit))
         report_bad_free(object, "double free of");
+    if (fill >= 0)
+        memset(object, fill, info->size);
     span->free_bits[index / 64] |= bit;
     if (index / 64 < span->bitmap_hint)
         span->bitmap_hint = (uint16_t)(index / 64);
@@ -140,6 +149,8 @@ static void span_give_back(struct central_list *list, void *object)
     if (span->free_count == 1)
         span_list_push(&list->partial, span);
     if (span->free_count == span->object_count) {
+        if (pagoda_debug.poison)
+            debug_verify_free_span(span);
         span_list_remove(&list->partial, span);
         list->spans--;
         list->free_in_spans -= span->object_count;
@@ -190,9 +201,17 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
     }
     for (void *object = head; count--; ) {
         void *next = *(void **)object;
-        span_give_back(list, object);
+        span_give_back(list, object, -1);
         object = next;
     }
+    lock_release(&list->lock);
+}
+
+void central_free_object(unsigned size_class, void *object, int fill)
+{
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    span_give_back(list, object, fill);
     lock_release(&list->lock);
 }
 
@@ -250,7 +269,7 @@ static void transfer_cache_flush(struct central_list *list)
         void *object = list->transfer[--list->transfer_count];
         while (object) {
             void *next = *(void **)object;
-            span_give_back(list, object);
+            span_give_back(list, object, -1);
             object = next;
         }
     }
@@ -265,6 +284,7 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)
     lock_acquire(&list->lock);
     if (list->transfer_count && list->transfer_last_used_ms <= idle_before_ms)
         transfer_cache_flush(list);
+    more = !pagoda_debug.poison;     /* released pages would lose the freed pattern */
     while (more) {
         unsigned examined = 0;
         more = false;

@@ -33,6 +33,11 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count);
  * Returns the bytes released. */
 size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms);
 
+/* Gives back one object straight to its span, after the checks of
+ * central_insert_batch; with fill >= 0, the object is filled with that byte first
+ * (under the list's lock, once it is known to be a live object). */
+void central_free_object(unsigned size_class, void *object, int fill);
+
 struct central_class_stats {
     size_t spans;                 /* spans of this class held by the central list */
     size_t free_in_spans;         /* objects free inside those spans */

@@ -72,6 +72,11 @@ void os_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
+void os_protect(void *p, size_t size, bool accessible)
+{
+    mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
+}
+
 int os_release(void *p, size_t size, bool now_zero)
 {
 #ifdef MADV_FREE

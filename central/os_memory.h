@@ -16,6 +16,9 @@ void *os_map_aligned(size_t size, size_t alignment);
 /* Unmaps a range obtained from os_map_aligned. */
 void os_unmap(void *p, size_t size);
 
+/* Makes [p, p+size) accessible (read-write) or not (any access faults). */
+void os_protect(void *p, size_t size, bool accessible);
+
 /* Gives the pages of [p, p+size) back to the kernel; the range stays mapped. With
  * now_zero, MADV_DONTNEED: the pages read as zero afterwards. Without, MADV_FREE: the
  * kernel takes them only under memory pressure, and until then they keep their data.
