@@ -29,6 +29,9 @@
 #define NOINLINE      __attribute__((noinline))
 #define COLD          __attribute__((cold, noinline))
 #define EXPORT        __attribute__((visibility("default")))
+/* On a declaration of data defined in the library: lets the compiler address it
+ * directly (RIP-relative) instead of assuming it might live in another object. */
+#define HIDDEN        __attribute__((visibility("hidden")))
 #define CACHE_ALIGNED __attribute__((aligned(64)))
 
 /* Makes the declared function another name of `target` (same translation unit): how

@@ -10,7 +10,7 @@
 #include "allocator/thread_cache.h"
 
 /* size_class_small_limit once started, unless the debug mode is on; 0 until then. */
-extern size_t malloc_fast_path_limit;
+extern size_t malloc_fast_path_limit HIDDEN;
 
 void *malloc_slow_path(size_t size);
 

@@ -23,14 +23,6 @@ static uint32_t clamp_u32(uint64_t v, uint32_t lo, uint32_t hi)
     return v < lo ? lo : v > hi ? hi : (uint32_t)v;
 }
 
-/* The largest request size that maps to lookup entry `index`. */
-static size_t largest_size_at_index(size_t index)
-{
-    if (index <= SIZE_LOOKUP_FINE_LIMIT / 8)
-        return index * 8;
-    return (index << 7) - (120 << 7);
-}
-
 void size_classes_init(const struct size_class *classes, int count)
 {
     size_class_count = (unsigned)count;
@@ -47,7 +39,7 @@ void size_classes_init(const struct size_class *classes, int count)
     unsigned cls = 1;
     size_t last_index = size_class_lookup_index(classes[count - 1].size);
     for (size_t index = 0; index <= last_index; index++) {
-        while (size_class_table[cls].size < largest_size_at_index(index))
+        while (size_class_table[cls].size < index * 8)     /* the largest size at index */
             cls++;
         size_class_lookup[index] = (uint8_t)cls;
     }

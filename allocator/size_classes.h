@@ -6,12 +6,11 @@
  * through PAGODA_* variables). Class ids run from 1 to size_class_count; 0 means
  * "not a small object".
  *
- * Lookup (after TCMalloc): one byte load from size_class_lookup at
- *   (size + 7) >> 3                      for size <= 1024 (8-byte granularity),
- *   (size + 127 + (120 << 7)) >> 7       above (128-byte granularity; the offset makes
- *                                        the two index ranges meet at 1024),
- * which is exact because class sizes are multiples of 8 up to 1 KiB and of 128 above.
- * No loop and no division.
+ * Lookup: one byte load from size_class_lookup at (size + 7) >> 3, exact because
+ * every class size is a multiple of 8. One table over the whole small range (32 KiB of
+ * bytes for the largest allowed small size, 4 KiB for the default; only the part in
+ * use is ever touched) costs the hit path a single shift and load: no second range,
+ * no loop, no division.
  */
 #ifndef PAGODA_SIZE_CLASSES_H
 #define PAGODA_SIZE_CLASSES_H
@@ -19,8 +18,7 @@
 #include "allocator/common.h"
 #include "allocator/size_class_gen.h"
 
-#define SIZE_LOOKUP_FINE_LIMIT 1024
-#define SIZE_LOOKUP_ENTRIES ((SIZE_CLASS_MAX_SMALL_LIMIT + 127 + (120 << 7)) / 128 + 1)
+#define SIZE_LOOKUP_ENTRIES (SIZE_CLASS_MAX_SMALL_LIMIT / 8 + 1)
 
 /* What the tiers need to know of a class, all derived at start-up. */
 struct size_class_info {
@@ -32,19 +30,17 @@ struct size_class_info {
     uint64_t index_magic;     /* offset * index_magic >> 40 == offset / size within a span */
 };
 
-extern uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES];
-extern struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
-extern unsigned size_class_count;
+extern uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES] HIDDEN;
+extern struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1] HIDDEN;
+extern unsigned size_class_count HIDDEN;
 /* One more than the largest small object: requests below it take a size class, the
  * rest go to the page heap. Zero until start-up, so that the very first request of
  * any size takes the slow path, which initialises pagoda. */
-extern size_t size_class_small_limit;
+extern size_t size_class_small_limit HIDDEN;
 
 static ALWAYS_INLINE size_t size_class_lookup_index(size_t size)
 {
-    if (likely(size <= SIZE_LOOKUP_FINE_LIMIT))
-        return (size + 7) >> 3;
-    return (size + 127 + (120 << 7)) >> 7;
+    return (size + 7) >> 3;
 }
 
 /* The class of a request of `size` bytes, which must be < size_class_small_limit. */

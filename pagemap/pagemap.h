@@ -42,7 +42,7 @@ struct pagemap_leaf {
     uint64_t dirty[PAGEMAP_LEAF_PAGES / 64];
 };
 
-extern struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE];
+extern struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE] HIDDEN;
 
 static ALWAYS_INLINE struct pagemap_leaf *pagemap_leaf_of_page(uintptr_t page)
 {
