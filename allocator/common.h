@@ -15,8 +15,8 @@
 #define PAGE_SIZE  ((size_t)1 << PAGE_SHIFT)          /* the page heap's unit: 4 KiB */
 #define PAGE_MASK  (PAGE_SIZE - 1)
 
-/* Spans come from the OS in chunks of at least this size, aligned to it, so that
- * transparent huge pages can back them. */
+/* Heap memory comes from the OS aligned to this size, so that transparent huge pages
+ * can back it (see HEAP_GROWTH_MIN in central/page_heap.c for the amounts). */
 #define OS_CHUNK_SIZE ((size_t)2 << 20)
 
 /* The largest request pagoda accepts: beyond it a size computation could overflow. */

@@ -3,6 +3,7 @@
  */
 #include "allocator/lock.h"
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,9 +29,13 @@ void lock_acquire_contended(pagoda_lock *lock)
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return;
     }
-    /* Announce a waiter (state 2) and sleep until the lock is seen free. */
+    /* Announce a waiter (state 2) and sleep until the lock is seen free. The futex
+     * call fails with EAGAIN or EINTR whenever the word changed first; errno is put
+     * back, since free() must not change it. */
+    int saved_errno = errno;
     while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
         syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    errno = saved_errno;
 }
 
 void lock_wake_waiter(pagoda_lock *lock)

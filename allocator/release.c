@@ -2,8 +2,9 @@
  * release.c — release passes and the optional background thread (release.h).
  *
  * Pacing: next_pass_ms is claimed with a compare-and-swap, so one thread runs each
- * pass while the others go on. A pass costs a walk over the free spans and the spans
- * not yet released; the walk skips what an earlier pass already gave back.
+ * pass while the others go on. A pass walks the page heap's free spans (advising only
+ * those not yet released) and, per class, the partial spans up to the first released
+ * one (released spans form the tail of the list).
  */
 #include "allocator/release.h"
 
@@ -14,6 +15,7 @@
 #include "central/central_list.h"
 #include "central/page_heap.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -86,10 +88,12 @@ void release_tick(void)
 {
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
+    int saved_errno = errno;      /* free() must not change it; madvise may */
     if (unlikely(pagoda_config.background_thread &&
                  !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)))
         start_background_thread();
     release_if_due(clock_ms());
+    errno = saved_errno;
 }
 
 size_t release_everything(void)

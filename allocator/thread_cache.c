@@ -113,14 +113,21 @@ static void *list_pop_chain(struct free_list *list, unsigned size_class, unsigne
     return head;
 }
 
-/* Returns every object of one list to the central list, in whole batches where it can. */
-static void list_drain(struct free_list *list, unsigned size_class)
+/* Returns the first `count` objects of a list to the central list, in whole batches
+ * where it can. */
+static void list_release(struct free_list *list, unsigned size_class, unsigned count)
 {
     unsigned batch = size_class_table[size_class].batch;
-    while (list->length) {
-        unsigned count = list->length < batch ? list->length : batch;
-        central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
+    while (count) {
+        unsigned chain = count < batch ? count : batch;
+        central_insert_batch(size_class, list_pop_chain(list, size_class, chain), chain);
+        count -= chain;
     }
+}
+
+static void list_drain(struct free_list *list, unsigned size_class)
+{
+    list_release(list, size_class, list->length);
 }
 
 static void cache_drain(struct thread_cache *cache)
@@ -143,15 +150,8 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
         __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
     }
     set_list_limit(list, max_length);
-    if (list->length > max_length) {
-        unsigned excess = list->length - max_length;
-        unsigned batch = size_class_table[size_class].batch;
-        while (excess) {
-            unsigned count = excess < batch ? excess : batch;
-            central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
-            excess -= count;
-        }
-    }
+    if (list->length > max_length)
+        list_release(list, size_class, list->length - max_length);
 }
 
 /* Returns every object and the whole budget of a cache. */
@@ -312,10 +312,8 @@ NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
     list->length++;
     if (list_limit(list) < info->batch)
         grow_list_limit(cache, size_class, 1);
-    if (list->length > list_limit(list)) {
-        unsigned count = list->length < info->batch ? list->length : info->batch;
-        central_insert_batch(size_class, list_pop_chain(list, size_class, count), count);
-    }
+    if (list->length > list_limit(list))
+        list_release(list, size_class, list->length < info->batch ? list->length : info->batch);
     release_tick();
 }
 

@@ -9,10 +9,11 @@
  * both miss into the slow path, which creates the real cache. That keeps a "not yet
  * created" test off the hit path.
  *
- * Invariant per list: length == number of objects chained from head, and
- * length <= max_length after every operation; max_length only grows in the slow path
- * ("slow start") up to the class's cache_limit and within the thread's and the
- * process's cache budgets.
+ * Invariant per list: length == number of objects chained from head. The owner keeps
+ * length <= max_length, growing max_length only in the slow path ("slow start") up to
+ * the class's cache_limit and within the thread's and the process's cache budgets. A
+ * drain request from a release pass may set max_length to 0 from another thread; the
+ * owner's next slow path then empties the list.
  */
 #ifndef PAGODA_THREAD_CACHE_H
 #define PAGODA_THREAD_CACHE_H

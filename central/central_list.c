@@ -19,8 +19,8 @@
 #include "allocator/lock.h"
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
-#include "central/os_memory.h"
 #include "central/page_heap.h"
+#include "central/page_release.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
 
@@ -70,6 +70,8 @@ static struct span *span_cut(struct central_list *list)
     span->free_count = info->objects;
     span->bitmap_hint = 0;
     span->released = 0;
+    /* Objects will be written: from now on any page may hold data. */
+    pagemap_mark_dirty(span->first_page, span->pages);
     for (unsigned w = 0; w < SPAN_BITMAP_WORDS; w++) {
         unsigned first = w * 64;
         uint64_t bits = 0;
@@ -119,8 +121,11 @@ static unsigned span_take(struct span *span, unsigned want, size_t object_size, 
     return taken;
 }
 
-static COLD void report_bad_free(void *object, const char *why)
+/* Stops the process; the list's lock is released first, so that a SIGABRT handler
+ * that allocates does not deadlock on it. */
+static COLD void report_bad_free(struct central_list *list, void *object, const char *why)
 {
+    lock_release(&list->lock);
     pagoda_fatal("free(): %s %p", why, object);
 }
 
@@ -131,14 +136,14 @@ static void span_give_back(struct central_list *list, void *object, int fill)
     const struct size_class_info *info = &size_class_table[list->size_class];
     struct span *span = pagemap_span(page_of(object));
     if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != list->size_class))
-        report_bad_free(object, "invalid pointer");
+        report_bad_free(list, object, "invalid pointer");
     size_t offset = (size_t)((char *)object - (char *)span_start(span));
     uint32_t index = size_class_object_index(info, offset);
     if (unlikely((size_t)index * info->size != offset || index >= span->object_count))
-        report_bad_free(object, "invalid pointer (not the start of an object)");
+        report_bad_free(list, object, "invalid pointer (not the start of an object)");
     uint64_t bit = (uint64_t)1 << (index % 64);
     if (unlikely(span->free_bits[index / 64] & bit))
-        report_bad_free(object, "double free of");
+        report_bad_free(list, object, "double free of");
     if (fill >= 0)
         memset(object, fill, info->size);
     span->free_bits[index / 64] |= bit;
@@ -146,8 +151,14 @@ static void span_give_back(struct central_list *list, void *object, int fill)
         span->bitmap_hint = (uint16_t)(index / 64);
     span->free_count++;
     list->free_in_spans++;
-    if (span->free_count == 1)
+    if (span->free_count == 1) {
         span_list_push(&list->partial, span);
+    } else if (span->released) {
+        /* Pages may have become free: back among the spans a release pass examines. */
+        span->released = 0;
+        span_list_remove(&list->partial, span);
+        span_list_push(&list->partial, span);
+    }
     if (span->free_count == span->object_count) {
         if (pagoda_debug.poison)
             debug_verify_free_span(span);
@@ -155,6 +166,16 @@ static void span_give_back(struct central_list *list, void *object, int fill)
         list->spans--;
         list->free_in_spans -= span->object_count;
         page_heap_free(span);
+    }
+}
+
+/* Gives back `count` objects chained from head (count == -1u: up to the chain's end). */
+static void give_back_chain(struct central_list *list, void *head, unsigned count)
+{
+    for (void *object = head; object && count--; ) {
+        void *next = *(void **)object;
+        span_give_back(list, object, -1);
+        object = next;
     }
 }
 
@@ -199,11 +220,7 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
         lock_release(&list->lock);
         return;
     }
-    for (void *object = head; count--; ) {
-        void *next = *(void **)object;
-        span_give_back(list, object, -1);
-        object = next;
-    }
+    give_back_chain(list, head, count);
     lock_release(&list->lock);
 }
 
@@ -217,8 +234,9 @@ void central_free_object(unsigned size_class, void *object, int fill)
 
 /* ---- release of idle memory -------------------------------------------------------- */
 
-/* Spans examined per lock hold, so that a release pass never stalls a busy class for
- * long. */
+/* Spans released per lock hold: the madvise calls are what takes time, so a pass
+ * lets the class's other users in between every so many. (Recently used spans at the
+ * head are skipped again after each re-hold; they are the few being allocated from.) */
 #define RELEASE_SPANS_PER_HOLD 64
 
 /* Whether every object overlapping span page `page` (an index within the span) is
@@ -240,39 +258,24 @@ static bool span_page_unused(const struct span *span, const struct size_class_in
  * so their pages can go without touching any object. */
 static size_t span_release_unused_pages(struct span *span, const struct size_class_info *info)
 {
-    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
     size_t released = 0;
     for (size_t page = 0; page < span->pages;) {
         size_t end = page;
-        while (end < span->pages && span_page_unused(span, info, end) &&
-               pagemap_count_dirty(span->first_page + end, 1))
+        while (end < span->pages && span_page_unused(span, info, end))
             end++;
-        if (end > page) {
-            if (os_release(page_address(span->first_page + page), (end - page) << PAGE_SHIFT, now_zero) == 0) {
-                if (now_zero)
-                    pagemap_mark_clean(span->first_page + page, end - page);
-                released += (end - page) << PAGE_SHIFT;
-            }
-            page = end;
-        } else {
-            page++;
-        }
+        if (end > page)
+            released += pages_release(span->first_page + page, end - page);
+        page = end + 1;
     }
     span->released = 1;
-    return released;
+    return released << PAGE_SHIFT;
 }
 
 /* Empties the transfer cache into the spans. Under the list's lock. */
 static void transfer_cache_flush(struct central_list *list)
 {
-    while (list->transfer_count) {
-        void *object = list->transfer[--list->transfer_count];
-        while (object) {
-            void *next = *(void **)object;
-            span_give_back(list, object, -1);
-            object = next;
-        }
-    }
+    while (list->transfer_count)
+        give_back_chain(list, list->transfer[--list->transfer_count], -1u);
 }
 
 size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)

@@ -17,6 +17,7 @@
 #include "allocator/lock.h"
 #include "central/metadata.h"
 #include "central/os_memory.h"
+#include "central/page_release.h"
 #include "pagemap/pagemap.h"
 
 #define EXACT_LISTS 128
@@ -111,6 +112,8 @@ static struct span *split_tail(struct span *span, size_t keep_pages)
     if (!tail)
         return NULL;
     tail->state = span->state;
+    tail->released = span->released;
+    tail->last_used_ms = span->last_used_ms;
     tail->first_page = span->first_page + keep_pages;
     tail->pages = span->pages - keep_pages;
     span->pages = keep_pages;
@@ -159,7 +162,6 @@ static struct span *carve(struct span *span, size_t pages)
 {
     free_list_remove(span);
     span->state = SPAN_LARGE;
-    free_dirty_pages -= pagemap_count_dirty(span->first_page, pages);
     if (span->pages > pages) {
         struct span *tail = split_tail(span, pages);
         if (!tail) {
@@ -220,8 +222,10 @@ static struct span *find_or_grow(size_t pages)
 
 /* ---- in-use spans ------------------------------------------------------------------ */
 
+/* Hands the span out: its pages leave the free pages (and their dirty count). */
 static void publish(struct span *span, unsigned size_class)
 {
+    free_dirty_pages -= pagemap_count_dirty(span->first_page, span->pages);
     if (size_class) {
         span->state = SPAN_SMALL;
         span->size_class = (uint8_t)size_class;
@@ -308,6 +312,7 @@ bool page_heap_try_extend(struct span *span, size_t new_pages)
         next->pages >= needed) {
         next = carve(next, needed);
         if (next) {
+            free_dirty_pages -= pagemap_count_dirty(next->first_page, next->pages);
             span->pages += next->pages;
             large_in_use_pages += next->pages;
             span_recycle(next);
@@ -336,25 +341,14 @@ void page_heap_shrink(struct span *span, size_t new_pages)
 
 /* ---- release to the OS --------------------------------------------------------------- */
 
-/* Gives the dirty pages of a free span back to the OS; returns how many. With
- * MADV_DONTNEED they read as zero afterwards and become clean; with MADV_FREE the
- * kernel may keep their data until it needs the memory, so they stay dirty and only
- * the span's `released` flag records the release. */
+/* Gives the dirty pages of a free span back to the OS; returns how many. Under
+ * MADV_FREE they stay dirty (page_release.h), and only the span's `released` flag keeps
+ * later passes from advising them again. */
 static size_t release_span(struct span *span)
 {
-    size_t released = 0, run;
-    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
-    uintptr_t page = span->first_page, end = span->first_page + span->pages;
-    while (pagemap_next_dirty_run(&page, end, &run)) {
-        if (os_release(page_address(page), run << PAGE_SHIFT, now_zero) == 0) {
-            if (now_zero)
-                pagemap_mark_clean(page, run);
-            released += run;
-        }
-        page += run;
-    }
+    size_t released = pages_release(span->first_page, span->pages);
     span->released = 1;
-    if (now_zero)
+    if (pagoda_config.release_advice == RELEASE_DONTNEED)
         free_dirty_pages -= released;
     released_total_pages += released;
     return released;

@@ -10,10 +10,9 @@
  * written while they sit in the span, so a central list can return whole pages of a
  * partly used span to the OS, and a double free is seen as a bit already set.
  *
- * Invariant for SPAN_SMALL:  free_count == popcount(free_bits) and
- *                            0 < free_count < object_count  <=>  on its class's partial list.
- * (A span with no free object is on no list; one whose objects are all free goes back
- * to the page heap.)
+ * Invariant for SPAN_SMALL:  free_count == popcount(free_bits), and the span is on its
+ * class's partial list exactly when 0 < free_count. (A span with no free object is on
+ * no list; one whose objects all come back goes to the page heap at once.)
  */
 #ifndef PAGODA_SPAN_H
 #define PAGODA_SPAN_H
@@ -37,7 +36,9 @@ struct span {
     struct span *prev;
     uint8_t state;              /* enum span_state */
     uint8_t size_class;         /* SPAN_SMALL only */
-    uint8_t released;           /* its free pages went back to the OS since it was last used */
+    uint8_t released;           /* SPAN_FREE: its dirty pages were advised away since it was
+                                   freed; SPAN_SMALL: its wholly free pages were examined
+                                   and released since objects last left or came back */
     uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
     uint32_t object_count;      /* SPAN_SMALL only */
     uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */

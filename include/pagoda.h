@@ -13,6 +13,8 @@
 #define PAGODA_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +45,77 @@ int    pagoda_mallopt(int param, int value);
 /* Returns every free page-heap page to the OS now; the result is the number of
  * bytes released by this call. */
 size_t pagoda_release_free_memory(void);
+
+/* ---- Statistics (docs/observability.md) -------------------------------------------
+ *
+ * A snapshot of where pagoda's memory is. Every figure is exact when no other thread
+ * is allocating; while others are, each tier is read at a slightly different moment
+ * and other threads' caches are read without their cooperation, so the figures are
+ * approximate by the objects moving during the call. Taking a snapshot locks each
+ * tier briefly, one lock at a time, and allocates nothing: it is cheap enough to call
+ * every second from a monitoring thread.
+ *
+ * Growth: set `size` to sizeof(struct pagoda_stats) before the call (PAGODA_STATS_INIT
+ * does). The library fills min(size, its own size) bytes and sets `size` to what it
+ * filled and `version` to its PAGODA_STATS_VERSION. New fields are only ever appended
+ * at the end, so a program built against an older header keeps working. */
+
+#define PAGODA_STATS_VERSION 1
+#define PAGODA_STATS_MAX_CLASSES 256
+
+struct pagoda_size_class_stats {
+    uint64_t object_size;               /* bytes per object of this class */
+    uint64_t span_pages;                /* 4 KiB pages per span */
+    uint64_t objects_per_span;
+    uint64_t spans;                     /* spans of this class in use */
+    uint64_t objects_in_use;            /* held by the program */
+    uint64_t objects_in_thread_caches;  /* free, in the thread caches of all threads */
+    uint64_t objects_in_transfer_cache; /* free, in the central transfer cache */
+    uint64_t objects_free_in_spans;     /* free, in the spans of the central list */
+};
+
+struct pagoda_stats {
+    uint32_t size;                      /* in: bytes the caller provides; out: filled */
+    uint32_t version;                   /* out: PAGODA_STATS_VERSION of the library */
+    /* Bytes. in_use + thread_cache + central + span_waste + page_heap_free +
+     * page_heap_released == mapped - metadata when no other thread allocates. */
+    uint64_t in_use_bytes;              /* held by the program: small + large */
+    uint64_t small_in_use_bytes;        /* objects of size classes, at the class size */
+    uint64_t large_in_use_bytes;        /* large objects, in whole pages */
+    uint64_t thread_cache_bytes;        /* free objects in thread caches */
+    uint64_t central_bytes;             /* free objects in transfer caches and spans */
+    uint64_t span_waste_bytes;          /* tails of small-object spans that fit no object */
+    uint64_t page_heap_free_bytes;      /* free pages that may be resident */
+    uint64_t page_heap_released_bytes;  /* free pages known not to be resident */
+    uint64_t metadata_bytes;            /* span structures, thread caches, pagemap leaves */
+    uint64_t mapped_bytes;              /* address space mapped from the OS */
+    uint64_t released_total_bytes;      /* given back to the OS since start, all told */
+    uint64_t size_class_count;          /* entries used in size_classes */
+    struct pagoda_size_class_stats size_classes[PAGODA_STATS_MAX_CLASSES]; /* [i]: class i + 1 */
+};
+
+#define PAGODA_STATS_INIT { .size = sizeof(struct pagoda_stats) }
+
+/* Fills *stats. Returns 0, or -1 with errno EINVAL when stats is NULL or stats->size
+ * is smaller than the size and version fields. */
+int pagoda_stats_get(struct pagoda_stats *stats);
+
+/* Writes a snapshot to fd: format "text" (or NULL), a readable report with a table of
+ * the size classes in use, or "json", one object with stable keys. Returns 0, or -1
+ * with errno set (EINVAL for an unknown format, or write's error). Allocates nothing.
+ * PAGODA_STATS=1 (or text, json, text:<path>, json:<path>) writes this report to
+ * stderr or to <path> when the process exits. */
+int pagoda_stats_print(int fd, const char *format);
+
+/* glibc's introspection, answered from the same snapshot (docs/observability.md):
+ * malloc_stats, mallinfo (fields clamped to INT_MAX), mallinfo2, malloc_info. The
+ * structures are <malloc.h>'s. */
+struct mallinfo;
+struct mallinfo2;
+void             pagoda_malloc_stats(void);
+struct mallinfo  pagoda_mallinfo(void);
+struct mallinfo2 pagoda_mallinfo2(void);
+int              pagoda_malloc_info(int options, FILE *stream);
 
 #ifdef __cplusplus
 }

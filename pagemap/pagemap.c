@@ -57,8 +57,8 @@ void pagemap_set_size_class_range(uintptr_t first, size_t count, unsigned size_c
 
 /* Applies set (or clear) to the dirty bits of [first, first + count), a word at a time.
  * A word wholly inside the range belongs to pages of the caller's span alone, so a
- * plain store does; a word at either end is shared with neighbours and changes with an
- * atomic read-modify-write. */
+ * store (relaxed atomic, no read-modify-write) does; a word at either end is shared
+ * with neighbours and changes with an atomic read-modify-write. */
 static void change_dirty(uintptr_t first, size_t count, bool set)
 {
     uintptr_t page = first, end = first + count;

@@ -15,9 +15,11 @@
  *     small objects has span[x] == it for every x in [p, q];
  *   - class[x] != 0 exactly when page x lies in an in-use span of small objects of
  *     class class[x]; this is what free() reads, without a lock, on its fast path;
- *   - dirty bit x is clear only when page x is known to read as zero (never handed out
- *     since it came from mmap, or released with MADV_DONTNEED since). The bits change
- *     with atomic operations because neighbouring spans share bitmap words.
+ *   - for a free page, dirty bit x is clear only when page x is known to read as zero
+ *     (never handed out since it came from mmap, or released with MADV_DONTNEED since);
+ *     in-use spans of small objects have all their bits set when cut, and their free
+ *     pages are cleared again when released. The bits change with atomic operations
+ *     because neighbouring spans share bitmap words.
  * Entries for pages not covered by the invariants are stale and may point at span
  * structures since recycled: readers that follow a span pointer check the span's
  * start and state before trusting it.
