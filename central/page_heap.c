@@ -21,7 +21,11 @@
 #include "pagemap/pagemap.h"
 
 #define EXACT_LISTS 128
-/* The heap grows by at least this much at a time, to amortise mmap calls. */
+/* The heap grows by at least this much at a time, to amortise mmap calls; growth for a
+ * request larger than this maps this much more than the request, as slack. Without the
+ * slack, the first small span cut after a huge block is freed would come out of that
+ * block (the only free span), and the next request of the same huge size would no
+ * longer fit: the heap would grow by the whole size again while the old block sat idle. */
 #define HEAP_GROWTH_MIN ((size_t)8 << 20)
 
 static pagoda_lock heap_lock = PAGODA_LOCK_INIT;
@@ -187,8 +191,7 @@ static bool grow(size_t pages)
         release_free_spans(UINT64_MAX);
     size_t bytes = (pages << PAGE_SHIFT);
     bytes = (bytes + OS_CHUNK_SIZE - 1) & ~(OS_CHUNK_SIZE - 1);
-    if (bytes < HEAP_GROWTH_MIN)
-        bytes = HEAP_GROWTH_MIN;
+    bytes = bytes < HEAP_GROWTH_MIN ? HEAP_GROWTH_MIN : bytes + HEAP_GROWTH_MIN;
     void *memory = os_map_aligned(bytes, OS_CHUNK_SIZE);
     if (!memory && bytes > (pages << PAGE_SHIFT)) {
         bytes = pages << PAGE_SHIFT;          /* near a limit: ask for just enough */
