@@ -56,9 +56,7 @@ static size_t round_up(size_t x, size_t multiple)
 /* The smallest gap the alignment rules allow above a class of this size. */
 static size_t smallest_step(size_t size)
 {
-    if (size < 16)
-        return 8;
-    return size < 1024 ? 16 : 128;
+    return size < 16 ? 8 : 16;
 }
 
 /* The largest page size for which a one-page span of 8-byte objects still fits the
@@ -70,9 +68,9 @@ static size_t max_page_size(void)
 
 static const char *check_params(const struct size_class_params *params)
 {
-    if (params->max_small_size % 128 != 0 || params->max_small_size < 1024 ||
+    if (params->max_small_size % 16 != 0 || params->max_small_size < 1024 ||
         params->max_small_size > SIZE_CLASS_MAX_SMALL_LIMIT)
-        return "max small size must be a multiple of 128 between 1024 and 262144";
+        return "max small size must be a multiple of 16 between 1024 and 262144";
     if (!(params->max_waste > 0.0 && params->max_waste <= 0.5))
         return "max waste must be above 0 and at most 0.5";
     if (!is_power_of_two(params->page_size) || params->page_size < MIN_PAGE_SIZE ||
@@ -194,10 +192,7 @@ int size_class_generate(const struct size_class_params *params,
  * rule for the size's range. */
 static const char *check_alignment(uint32_t size)
 {
-    if (size > 1024 && size % 128 != 0)
-        pagoda_format(why_buffer, sizeof why_buffer,
-                      "size %u above 1 KiB is not a multiple of 128", size);
-    else if (size >= 16 && size % 16 != 0)
+    if (size >= 16 && size % 16 != 0)
         pagoda_format(why_buffer, sizeof why_buffer, "size %u is not a multiple of 16", size);
     else if (size % 8 != 0)
         pagoda_format(why_buffer, sizeof why_buffer, "size %u is not a multiple of 8", size);

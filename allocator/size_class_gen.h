@@ -6,13 +6,13 @@
  * can never disagree.
  *
  * Every table produced here satisfies, for each class c (sizes strictly increasing):
- *   - size % 8 == 0; size % 16 == 0 when size >= 16; size % 128 == 0 when size > 1024
- *     (the lookup in size_classes.c indexes by 8 bytes up to 1 KiB and 128 above);
+ *   - size % 8 == 0, and size % 16 == 0 when size >= 16 (objects of 16 bytes and more
+ *     are 16-byte aligned; the lookup in size_classes.c indexes by 8 bytes);
  *   - internal waste: (size - prev_size - 1) / size <= max_waste (prev_size of the
  *     first class is 0), except where size is the smallest size above prev_size that
  *     the alignment rules allow, so no finer class exists: the 8-byte class, and
  *     with 16-byte steps every class below about 15 / max_waste bytes (16..112 at
- *     12.5 %); likewise 128-byte steps above 1 KiB when max_waste < 127 / 1152;
+ *     12.5 %);
  *   - tail waste: (pages * page_size) % size <= max_waste * pages * page_size (for an
  *     explicit list, only where some span up to 64 pages meets it);
  *   - objects = pages * page_size / size, 1 <= objects <= SIZE_CLASS_MAX_OBJECTS;
@@ -50,7 +50,7 @@ void size_class_default_params(struct size_class_params *params);
 
 /* Generates the table for params into out[0..max_count). Returns the number of
  * classes, or -1 with *why set to a static message when the parameters are invalid
- * (max_small_size a multiple of 128 in [1024, SIZE_CLASS_MAX_SMALL_LIMIT], max_waste
+ * (max_small_size a multiple of 16 in [1024, SIZE_CLASS_MAX_SMALL_LIMIT], max_waste
  * in (0, 0.5], page_size a power of two in [4096, 8 * SIZE_CLASS_MAX_OBJECTS]) or the
  * table would not fit in max_count (at most SIZE_CLASS_MAX_COUNT) classes. */
 int size_class_generate(const struct size_class_params *params,

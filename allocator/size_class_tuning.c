@@ -33,7 +33,6 @@
 #define MAX_WASTE_PERCENT 50
 #define MIN_MAX_SMALL     1024
 #define MAX_TOKEN         24      /* longest list entry we try to parse */
-#define MAX_FRACTION_DIGITS 9
 
 /* The three variables once parsed; a variable that is unset is not "given". */
 struct tuning {
@@ -59,7 +58,7 @@ static bool parse_percent(const char *text, double *percent)
             whole = whole * 10 + (uint64_t)(*p - '0');
     if (*p == '.') {
         for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-            if (scale < 1000000000) {
+            if (scale < 1000000000) {      /* nine fraction digits at most */
                 fraction = fraction * 10 + (uint64_t)(*p - '0');
                 scale *= 10;
             }
@@ -110,8 +109,8 @@ static bool read_max_small(struct tuning *t)
                    MIN_MAX_SMALL, SIZE_CLASS_MAX_SMALL_LIMIT);
         return false;
     }
-    if (value % 128 != 0) {
-        pagoda_log(MAX_SMALL_VAR "=%s is not a multiple of 128" FALLBACK, text);
+    if (value % 16 != 0) {
+        pagoda_log(MAX_SMALL_VAR "=%s is not a multiple of 16" FALLBACK, text);
         return false;
     }
     t->params.max_small_size = value;

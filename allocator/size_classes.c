@@ -14,7 +14,7 @@ size_t size_class_small_limit;
 #define BATCH_MIN 2
 #define BATCH_MAX 32
 /* A thread cache list holds about this many bytes at most, within
- * [2 * batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
+ * [batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
 #define CACHE_LIST_BYTES (256 * 1024)
 #define CACHE_LIMIT_MAX 8192
 
@@ -32,7 +32,7 @@ void size_classes_init(const struct size_class *classes, int count)
         info->pages = classes[i].pages;
         info->objects = classes[i].objects;
         info->batch = clamp_u32(BATCH_BYTES / info->size, BATCH_MIN, BATCH_MAX);
-        info->cache_limit = clamp_u32(CACHE_LIST_BYTES / info->size, 2 * info->batch, CACHE_LIMIT_MAX);
+        info->cache_limit = clamp_u32(CACHE_LIST_BYTES / info->size, info->batch, CACHE_LIMIT_MAX);
         /* ceil(2^40 / size): exact for offset * size < 2^40, i.e. spans under 1 TiB / size. */
         info->index_magic = (((uint64_t)1 << 40) + info->size - 1) / info->size;
     }

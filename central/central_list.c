@@ -53,7 +53,7 @@ void central_init(void)
         list->size_class = c;
         list->batch = info->batch;
         unsigned capacity = TRANSFER_BYTES / (info->batch * info->size);
-        list->transfer_capacity = capacity < 2 ? 2 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
+        list->transfer_capacity = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
     }
 }
 

@@ -81,8 +81,6 @@ static uint32_t next_aligned(uint32_t prev)
     uint32_t next = (prev / 8 + 1) * 8;
     if (next >= 16)
         next = (next + 15) / 16 * 16;
-    if (next > 1024)
-        next = (next + 127) / 128 * 128;
     return next;
 }
 
