@@ -1,0 +1,143 @@
+"""summarize.py — turns individual benchmark runs into medians, ratios and tables.
+
+A run is a dict with: benchmark, kind ('micro' or 'workload'), allocator, ok,
+time_s, throughput (None unless the benchmark reports one) and peak_rss_kib.
+For each benchmark and allocator the summary holds the median time (or, for a
+benchmark that reports a throughput, the median throughput), its ratio to the best
+allocator (always >= 1, 1 = best, whichever way the metric points) and the median
+peak RSS with its ratio to the smallest.
+"""
+import math
+import statistics
+
+
+class Cell:
+    """One allocator's result on one benchmark."""
+
+    def __init__(self, runs):
+        good = [r for r in runs if r["ok"]]
+        self.failed = len(good) != len(runs) or not runs
+        self.runs = len(runs)
+        self.time_s = statistics.median(r["time_s"] for r in good) if good else None
+        thr = [r["throughput"] for r in good if r["throughput"] is not None]
+        self.throughput = statistics.median(thr) if thr and len(thr) == len(good) else None
+        self.peak_rss_kib = statistics.median(r["peak_rss_kib"] for r in good) if good else None
+        self.ratio = None
+        self.rss_ratio = None
+
+
+class Summary:
+    """Every allocator's result on one benchmark, with ratios to the best."""
+
+    def __init__(self, name, kind, runs, allocators):
+        self.name = name
+        self.kind = kind
+        self.cells = {a: Cell([r for r in runs if r["allocator"] == a]) for a in allocators}
+        ok = [c for c in self.cells.values() if not c.failed]
+        self.by_throughput = bool(ok) and all(c.throughput is not None for c in ok)
+        if not ok:
+            return
+        if self.by_throughput:
+            best = max(c.throughput for c in ok)
+            for c in ok:
+                c.ratio = best / c.throughput if c.throughput > 0 else math.inf
+        else:
+            best = min(c.time_s for c in ok)
+            for c in ok:
+                c.ratio = c.time_s / best if best > 0 else math.nan
+        least = min(c.peak_rss_kib for c in ok)
+        for c in ok:
+            c.rss_ratio = c.peak_rss_kib / least if least > 0 else math.nan
+
+
+def summarize(runs, benchmarks, allocators):
+    """One Summary per (name, kind) in benchmarks, in that order."""
+    return [Summary(name, kind, [r for r in runs if r["benchmark"] == name], allocators)
+            for name, kind in benchmarks]
+
+
+def geometric_means(summaries, allocators):
+    """{allocator: (time-ratio geomean, RSS-ratio geomean)} and the benchmark count,
+    over the benchmarks on which every allocator succeeded (so all share one set)."""
+    complete = [s for s in summaries if all(not s.cells[a].failed for a in allocators)]
+    if not complete:
+        return {}, 0
+
+    def geomean(values):
+        return math.exp(sum(math.log(v) for v in values) / len(values))
+
+    return ({a: (geomean([s.cells[a].ratio for s in complete]),
+                 geomean([s.cells[a].rss_ratio for s in complete])) for a in allocators},
+            len(complete))
+
+
+def format_time(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_rate(per_second):
+    for unit, scale in (("G/s", 1e9), ("M/s", 1e6), ("k/s", 1e3)):
+        if per_second >= scale:
+            return f"{per_second / scale:.3g} {unit}"
+    return f"{per_second:.3g} /s"
+
+
+def format_kib(kib):
+    return f"{kib / 1024:.1f} MiB" if kib >= 1024 else f"{kib:.0f} KiB"
+
+
+def _table(summaries, allocators, cell_text):
+    lines = ["| Benchmark | " + " | ".join(allocators) + " |",
+             "|---|" + "---:|" * len(allocators)]
+    for s in summaries:
+        lines.append(f"| {s.name} | " + " | ".join(cell_text(s, s.cells[a]) for a in allocators) + " |")
+    return lines
+
+
+def _time_cell(summary, cell):
+    if cell.failed:
+        return "**FAILED**"
+    value = format_rate(cell.throughput) if summary.by_throughput else format_time(cell.time_s)
+    text = f"{value} ({cell.ratio:.2f}×)"
+    return f"**{text}**" if cell.ratio == 1.0 else text
+
+
+def _rss_cell(summary, cell):
+    if cell.failed:
+        return "**FAILED**"
+    return f"{format_kib(cell.peak_rss_kib)} ({cell.rss_ratio:.2f}×)"
+
+
+def markdown_tables(summaries, allocators):
+    """Markdown lines: a time table and a peak-RSS table for each kind of benchmark."""
+    lines = []
+    for kind, title in (("micro", "Microbenchmarks"), ("workload", "Workloads")):
+        group = [s for s in summaries if s.kind == kind]
+        if not group:
+            continue
+        lines += [f"### {title}: time", "",
+                  "Median time per iteration (micro) or per run (workloads); a rate "
+                  "(`/s`, higher is better) where the benchmark reports a throughput. "
+                  "In brackets: ratio to the best allocator (1.00× = best, shown in bold).", ""]
+        lines += _table(group, allocators, _time_cell) + [""]
+        lines += [f"### {title}: peak RSS", "",
+                  "Median peak resident set size of the whole process; in brackets: "
+                  "ratio to the smallest.", ""]
+        lines += _table(group, allocators, _rss_cell) + [""]
+    return lines
+
+
+def geomean_lines(summaries, allocators):
+    """Markdown lines: one line per allocator with both geometric means."""
+    means, count = geometric_means(summaries, allocators)
+    if not means:
+        return ["No benchmark succeeded under every allocator: no geometric mean."]
+    lines = [f"Geometric mean of the ratios to the best, over the {count} benchmarks "
+             f"that succeeded under every allocator (1.00 = best everywhere):", ""]
+    width = max(len(a) for a in allocators)
+    lines += [f"    {a:<{width}}  time {means[a][0]:6.2f}×   peak RSS {means[a][1]:6.2f}×"
+              for a in allocators]
+    return lines
