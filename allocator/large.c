@@ -47,7 +47,6 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
         zero_dirty_pages(span);
     if (pagoda_debug.guard)
         os_protect(page_address(span_last_page(span)), PAGE_SIZE, false);
-    release_tick();
     return span_start(span);
 }
 

@@ -179,16 +179,9 @@ static struct span *carve(struct span *span, size_t pages)
 
 /* ---- growth ------------------------------------------------------------------------ */
 
-static size_t release_free_spans(uint64_t idle_before_ms);
-
-/* Maps at least `pages` more pages from the OS onto the free lists. Under
- * PAGODA_MEMORY_LIMIT, when the heap's resident estimate would pass the limit, every
- * free page goes back to the OS first (the limit is soft: growth never fails for it). */
+/* Maps at least `pages` more pages from the OS onto the free lists. */
 static bool grow(size_t pages)
 {
-    size_t limit_pages = pagoda_config.memory_limit >> PAGE_SHIFT;
-    if (limit_pages && mapped_pages - free_pages + free_dirty_pages + pages > limit_pages)
-        release_free_spans(UINT64_MAX);
     size_t bytes = (pages << PAGE_SHIFT);
     bytes = (bytes + OS_CHUNK_SIZE - 1) & ~(OS_CHUNK_SIZE - 1);
     bytes = bytes < HEAP_GROWTH_MIN ? HEAP_GROWTH_MIN : bytes + HEAP_GROWTH_MIN;
@@ -215,8 +208,22 @@ static bool grow(size_t pages)
     return true;
 }
 
+static size_t release_free_spans(uint64_t idle_before_ms);
+
+/* PAGODA_MEMORY_LIMIT: when handing out `pages` more could take the heap's resident
+ * estimate (pages in use, and free pages that may be resident) past the limit, every
+ * dirty free page goes back to the OS first. The limit is soft: no allocation fails
+ * for it. */
+static void enforce_memory_limit(size_t pages)
+{
+    size_t limit_pages = pagoda_config.memory_limit >> PAGE_SHIFT;
+    if (limit_pages && free_dirty_pages && mapped_pages - free_pages + free_dirty_pages + pages > limit_pages)
+        release_free_spans(UINT64_MAX);
+}
+
 static struct span *find_or_grow(size_t pages)
 {
+    enforce_memory_limit(pages);
     struct span *span = free_list_find(pages);
     if (!span && grow(pages))
         span = free_list_find(pages);

@@ -55,30 +55,52 @@ void pagemap_set_size_class_range(uintptr_t first, size_t count, unsigned size_c
                          __ATOMIC_RELEASE);
 }
 
-/* Applies set (or clear) to the dirty bits of [first, first + count), a word at a time.
- * A word wholly inside the range belongs to pages of the caller's span alone, so a
+/* The dirty bitmap of [first, end) is walked one word at a time: `word` points at the
+ * word holding `page`, `mask` selects the bits of pages in [page, end) within it, and
+ * `next` is the first page of the following word. Words never straddle leaves. */
+struct dirty_word {
+    uint64_t *word;
+    uint64_t mask;
+    uintptr_t next;
+};
+
+static struct dirty_word dirty_word_at(uintptr_t page, uintptr_t end)
+{
+    uintptr_t index = leaf_index(page);
+    unsigned bit = index & 63;
+    uintptr_t next = page - bit + 64;
+    uint64_t mask = ~(uint64_t)0 << bit;
+    if (end < next)
+        mask &= ~(uint64_t)0 >> (64 - (end - (page - bit)));
+    return (struct dirty_word){ &leaf_for(page)->dirty[index >> 6], mask, next };
+}
+
+/* The page just past the whole words that start at word-aligned `page`: the range's
+ * last whole word, or the leaf's, whichever ends first. */
+static uintptr_t whole_words_end(uintptr_t page, uintptr_t end)
+{
+    uintptr_t leaf_end = (page | (PAGEMAP_LEAF_PAGES - 1)) + 1;
+    return (end < leaf_end ? end : leaf_end) & ~(uintptr_t)63;
+}
+
+/* A word wholly inside the range belongs to pages of the caller's span alone, so a
  * store (relaxed atomic, no read-modify-write) does; a word at either end is shared
  * with neighbours and changes with an atomic read-modify-write. */
 static void change_dirty(uintptr_t first, size_t count, bool set)
 {
-    uintptr_t page = first, end = first + count;
-    while (page < end) {
-        uintptr_t index = leaf_index(page);
-        unsigned bit = index & 63;
-        size_t in_word = 64 - bit;
-        if (in_word > end - page)
-            in_word = end - page;
-        uint64_t *word = &leaf_for(page)->dirty[index >> 6];
-        if (in_word == 64) {
-            __atomic_store_n(word, set ? ~(uint64_t)0 : 0, __ATOMIC_RELAXED);
-        } else {
-            uint64_t mask = (((uint64_t)1 << in_word) - 1) << bit;
+    for (uintptr_t page = first, end = first + count; page < end;) {
+        struct dirty_word w = dirty_word_at(page, end);
+        if (w.mask != ~(uint64_t)0) {
             if (set)
-                __atomic_fetch_or(word, mask, __ATOMIC_RELAXED);
+                __atomic_fetch_or(w.word, w.mask, __ATOMIC_RELAXED);
             else
-                __atomic_fetch_and(word, ~mask, __ATOMIC_RELAXED);
+                __atomic_fetch_and(w.word, ~w.mask, __ATOMIC_RELAXED);
+            page = w.next;
+            continue;
         }
-        page += in_word;
+        uint64_t *word = w.word;
+        for (uintptr_t stop = whole_words_end(page, end); page < stop; page += 64)
+            __atomic_store_n(word++, set ? ~(uint64_t)0 : 0, __ATOMIC_RELAXED);
     }
 }
 
@@ -92,54 +114,65 @@ void pagemap_mark_clean(uintptr_t first, size_t count)
     change_dirty(first, count, false);
 }
 
-/* The dirty bits of the word holding page, shifted so that bit 0 is page's own bit. */
-static uint64_t dirty_bits_from(uintptr_t page)
+static uint64_t load_word(const uint64_t *word)
 {
-    uintptr_t index = leaf_index(page);
-    uint64_t word = __atomic_load_n(&leaf_for(page)->dirty[index >> 6], __ATOMIC_RELAXED);
-    return word >> (index & 63);
+    return __atomic_load_n(word, __ATOMIC_RELAXED);
 }
 
 bool pagemap_next_dirty_run(uintptr_t *first, uintptr_t end, size_t *count)
 {
-    uintptr_t page = *first;
-    /* Skip clean pages a word at a time. */
+    uintptr_t page = *first, run_start = end;
+    /* Find the first dirty page. */
     while (page < end) {
-        uint64_t bits = dirty_bits_from(page);
-        if (bits) {
-            page += (uintptr_t)__builtin_ctzll(bits);
+        struct dirty_word w = dirty_word_at(page, end);
+        uint64_t dirty = load_word(w.word) & w.mask;
+        if (dirty) {
+            run_start = w.next - 64 + (uintptr_t)__builtin_ctzll(dirty);
             break;
         }
-        page += 64 - (leaf_index(page) & 63);
+        page = w.next;
     }
-    if (page >= end)
+    if (run_start >= end)
         return false;
-    uintptr_t run_end = page;
-    while (run_end < end) {
-        uint64_t clean = ~dirty_bits_from(run_end);
-        unsigned left_in_word = 64 - (leaf_index(run_end) & 63);
-        if (left_in_word < 64)
-            clean &= ((uint64_t)1 << left_in_word) - 1;
+    /* Find the first clean page after it. */
+    uintptr_t run_end = end;
+    for (page = run_start; page < end;) {
+        struct dirty_word w = dirty_word_at(page, end);
+        uint64_t clean = ~load_word(w.word) & w.mask;
         if (clean) {
-            run_end += (uintptr_t)__builtin_ctzll(clean);
+            run_end = w.next - 64 + (uintptr_t)__builtin_ctzll(clean);
             break;
         }
-        run_end += left_in_word;
+        page = w.next;
     }
-    if (run_end > end)
-        run_end = end;
-    *first = page;
-    *count = run_end - page;
+    *first = run_start;
+    *count = run_end - run_start;
     return true;
+}
+
+/* Spans are mostly wholly dirty or wholly clean, so whole words are counted without a
+ * popcount, which the baseline x86-64 target lacks as an instruction; only the partial
+ * words at the ends of a range need one. */
+static unsigned count_bits(uint64_t bits)
+{
+    if (bits == ~(uint64_t)0)
+        return 64;
+    return bits ? (unsigned)__builtin_popcountll(bits) : 0;
 }
 
 size_t pagemap_count_dirty(uintptr_t first, size_t count)
 {
-    size_t dirty = 0, run;
-    uintptr_t page = first, end = first + count;
-    while (pagemap_next_dirty_run(&page, end, &run)) {
-        dirty += run;
-        page += run;
+    size_t dirty = 0;
+    for (uintptr_t page = first, end = first + count; page < end;) {
+        struct dirty_word w = dirty_word_at(page, end);
+        if (w.mask != ~(uint64_t)0) {
+            dirty += count_bits(load_word(w.word) & w.mask);
+            page = w.next;
+            continue;
+        }
+        const uint64_t *word = w.word;
+        for (uintptr_t stop = whole_words_end(page, end); page < stop; page += 64)
+            dirty += count_bits(load_word(word++));
     }
     return dirty;
 }

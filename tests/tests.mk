@@ -6,7 +6,7 @@
 #
 # Both are appended to TEST_STEPS, which `make test` runs in order.
 
-TEST_NAMES    := test_api test_threads test_fork test_invalid
+TEST_NAMES    := test_api test_threads test_fork test_invalid test_release test_config
 TEST_BINS     := $(TEST_NAMES:%=$(BUILD)/tests/%)
 TEST_SUPPORT  := $(wildcard tests/support/*.c)
 # -fno-builtin: the tests must call the allocator, not let gcc fold malloc/free pairs

@@ -114,8 +114,7 @@ void start_scenario(const char *scenario, const char *const *env, int timeout_se
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
         fail_setup("pipe2");
     fflush(NULL);
-    run->started = now_seconds();
-    run->deadline = run->started + timeout_seconds;
+    run->deadline = now_seconds() + timeout_seconds;
     pid_t pid = fork();
     if (pid < 0)
         fail_setup("fork");
@@ -149,7 +148,7 @@ void finish_scenario(struct scenario_run *run, struct scenario_result *result)
      * wait for the child itself within what is left of the deadline. */
     while (closed) {
         if (waitpid(run->pid, &result->status, WNOHANG) == run->pid) {
-            result->seconds = now_seconds() - run->started;
+            result->ended_at = now_seconds();
             return;
         }
         if (now_seconds() >= run->deadline)
@@ -159,7 +158,7 @@ void finish_scenario(struct scenario_run *run, struct scenario_result *result)
     kill(run->pid, SIGKILL);
     while (waitpid(run->pid, &result->status, 0) < 0 && errno == EINTR)
         ;
-    result->seconds = now_seconds() - run->started;
+    result->ended_at = now_seconds();
 }
 
 void run_scenario(const char *scenario, const char *const *env, int timeout_seconds,

@@ -1,6 +1,6 @@
 /*
  * self_exec.h — runs the test binary itself again, in a named scenario and with chosen
- * PAGODA_* variables, and reports how it ended, what it wrote and how long it took.
+ * PAGODA_* variables, and reports how it ended, what it wrote and when it ended.
  * Exec (not just fork) matters: pagoda reads its variables once, at start-up, so only
  * a fresh process sees new ones.
  *
@@ -18,7 +18,7 @@
 
 struct scenario_result {
     int status;                             /* as filled in by waitpid() */
-    double seconds;                         /* from fork to the child's end */
+    double ended_at;                        /* CLOCK_MONOTONIC seconds when it was reaped */
     char stdout_text[SCENARIO_OUTPUT_MAX];  /* NUL-terminated, truncated if longer */
     char stderr_text[SCENARIO_OUTPUT_MAX];
 };
@@ -27,7 +27,7 @@ struct scenario_result {
 struct scenario_run {
     pid_t pid;
     int stdout_fd, stderr_fd;
-    double started, deadline;
+    double deadline;                        /* CLOCK_MONOTONIC seconds */
 };
 
 /* Starts /proc/self/exe --child-scenario=<scenario> with this process's environment
