@@ -7,7 +7,6 @@
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
 #include "central/central_list.h"
-#include "central/span.h"
 #include "pagemap/pagemap.h"
 
 #include <errno.h>
@@ -59,18 +58,6 @@ static void verify_freed_pattern(const unsigned char *object, unsigned size_clas
             pagoda_fatal("write after free of %p (size %zu, class %u): byte %zu is 0x%x, "
                          "not 0x%x", (const void *)object, size, size_class, i,
                          (unsigned)object[i], (unsigned)DEBUG_FREED_BYTE);
-}
-
-void debug_verify_free_span(const struct span *span)
-{
-    const unsigned char *bytes = span_start(span);
-    size_t size = size_class_table[span->size_class].size;
-    for (size_t i = 0; i < span->pages << PAGE_SHIFT; i++)
-        if (bytes[i] != DEBUG_FREED_BYTE)
-            pagoda_fatal("write after free of %p (size %zu, class %u): byte %zu is 0x%x, "
-                         "not 0x%x", (const void *)(bytes + i / size * size), size,
-                         (unsigned)span->size_class, i % size, (unsigned)bytes[i],
-                         (unsigned)DEBUG_FREED_BYTE);
 }
 
 static bool page_holds_only(const unsigned char *page, unsigned char byte)

@@ -12,9 +12,12 @@
  *
  *   poison       freed small objects are filled with 0x69 (after Go's gcdead); when
  *                one is handed out again the pattern is verified, and a difference is
- *                a write after free. New memory (not from calloc) is filled with 0x6b,
- *                so reads of uninitialised memory stand out. Freed large objects are
- *                filled with 0x69 too (not verified: their pages are coalesced).
+ *                a write after free. Spans of small objects stay with their class even
+ *                when all their objects are free, so every freed object is checked at
+ *                its reuse. New memory (not from calloc) is filled with 0x6b, so reads
+ *                of uninitialised memory stand out. Freed large objects are filled with
+ *                0x69 too, and their pages are checked when they leave the page heap
+ *                again.
  *   double-free  only the routing above: exact double-free and interior-pointer checks.
  *   guard        every large object gets an inaccessible page after its last page, so
  *                an overrun past the page boundary faults at once.
@@ -39,14 +42,6 @@ extern struct debug_options pagoda_debug;
 
 /* Reads PAGODA_DEBUG (once, at start-up). */
 void debug_load_options(void);
-
-struct span;
-
-/* With poison: checks that a small-object span whose objects are all free again still
- * holds the freed pattern everywhere, before it goes back to the page heap (a write
- * after free to its last live object would otherwise be lost when the span is cut
- * again). */
-void debug_verify_free_span(const struct span *span);
 
 /* With poison: checks that memory leaving the page heap still holds what freeing put
  * there — the freed pattern on every page that was handed out before (dirty), or zeros

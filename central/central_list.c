@@ -159,9 +159,9 @@ static void span_give_back(struct central_list *list, void *object, int fill)
         span_list_remove(&list->partial, span);
         span_list_push(&list->partial, span);
     }
-    if (span->free_count == span->object_count) {
-        if (pagoda_debug.poison)
-            debug_verify_free_span(span);
+    /* With poison, a span whose objects are all free stays with its class, so that a
+     * write after free is caught, naming the object, when the object is reused. */
+    if (span->free_count == span->object_count && !pagoda_debug.poison) {
         span_list_remove(&list->partial, span);
         list->spans--;
         list->free_in_spans -= span->object_count;
