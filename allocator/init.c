@@ -19,6 +19,7 @@
 #include "allocator/release.h"
 #include "allocator/size_class_tuning.h"
 #include "allocator/size_classes.h"
+#include "allocator/stats.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
 #include "central/metadata.h"
@@ -62,6 +63,7 @@ void pagoda_initialize(void)
     if (first) {
         config_load();
         debug_load_options();
+        stats_at_exit_configure();
         struct size_class table[SIZE_CLASS_MAX_COUNT];
         int count = size_class_tuning_select(table, SIZE_CLASS_MAX_COUNT);
         size_classes_init(table, count);

@@ -19,4 +19,7 @@ static inline uint64_t stats_class_free_objects(const struct pagoda_size_class_s
     return c->objects_in_thread_caches + c->objects_in_transfer_cache + c->objects_free_in_spans;
 }
 
+/* Reads PAGODA_STATS (allocator/stats_at_exit.c); called once during initialisation. */
+void stats_at_exit_configure(void);
+
 #endif /* PAGODA_STATS_H */

@@ -7,15 +7,17 @@
  *   PAGODA_STATS=json:<path>
  *   PAGODA_STATS=0 or unset     nothing
  *
- * The variable is read once, when the library is loaded (a constructor). The report
- * is written by a destructor, which runs at exit() (after the atexit handlers) and at
- * dlclose; atexit itself is avoided because it may allocate. Files are written with
+ * The variable is read once, at start-up, with the other PAGODA_* variables (a call
+ * from initialisation, not a constructor, so that a static link pulls this file in).
+ * The report is written by a destructor, which runs at exit() (after the atexit
+ * handlers) and at dlclose; atexit itself is avoided because it may allocate. Files are written with
  * open/write/close, never stdio. A malformed value gets one line on stderr and the
  * report stays off.
  */
 #define _GNU_SOURCE
 #include "allocator/common.h"
 #include "allocator/log.h"
+#include "allocator/stats.h"
 
 #include "pagoda.h"
 
@@ -50,7 +52,7 @@ static bool parse_report_spec(const char *text)
     return false;
 }
 
-__attribute__((constructor)) static void read_stats_variable(void)
+void stats_at_exit_configure(void)
 {
     const char *text = getenv("PAGODA_STATS");
     if (!text || strcmp(text, "0") == 0)
