@@ -1,0 +1,302 @@
+/*
+ * test_central_tier.c — the central free lists alone (central/central_list.h), driven
+ * through central_remove_batch / central_insert_batch / central_free_object with no
+ * thread cache in the way, for every class of the default table.
+ *
+ * Invariants checked: a removal returns exactly the count asked for, as a
+ * NULL-terminated chain of distinct objects of the class, each at an object boundary
+ * of a span of that class and aligned as the class promises; a full batch given back
+ * sits in the transfer cache and the next full-batch removal returns that very chain,
+ * untouched, while a smaller removal leaves it there; objects given back one by one
+ * return to their span, and a span whose objects are all back goes to the page heap;
+ * central_get_stats agrees with what was taken and given back; a double free through
+ * central_free_object aborts with "double free of".
+ */
+#include "tests/tiers/tier_suite.h"
+
+#include "allocator/init.h"
+#include "allocator/size_class_table.h"
+#include "allocator/size_classes.h"
+#include "central/central_list.h"
+#include "central/page_heap.h"
+#include "pagemap/pagemap.h"
+#include "tests/support/child.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define MAX_TAKEN 4096
+
+static void setup(void)
+{
+    pagoda_initialize();
+    ck_assert_uint_eq(size_class_count, SIZE_CLASS_DEFAULT_COUNT);
+}
+
+static const struct size_class_info *info_of(unsigned size_class)
+{
+    return &size_class_table[size_class];
+}
+
+/* Checks that object is the start of an object of size_class inside a span of it, and
+ * aligned as the class promises. */
+static void check_object(unsigned size_class, void *object)
+{
+    const struct size_class_info *info = info_of(size_class);
+    uintptr_t address = (uintptr_t)object;
+    struct span *span = pagemap_span(page_of(object));
+    ck_assert_msg(span && span->state == SPAN_SMALL && span->size_class == size_class,
+                  "class %u: %p is not in a span of the class", size_class, object);
+    size_t offset = address - (uintptr_t)span_start(span);
+    ck_assert_msg(offset % info->size == 0 && offset / info->size < info->objects,
+                  "class %u: %p is at offset %zu of its span", size_class, object, offset);
+    ck_assert_uint_eq(pagemap_size_class(object), size_class);
+    if (info->size >= 16)
+        ck_assert_msg(address % 16 == 0, "class %u: %p not 16-aligned", size_class, object);
+    if ((info->size & (info->size - 1)) == 0 && info->size <= PAGE_SIZE)
+        ck_assert_msg(address % info->size == 0, "class %u: %p not aligned to its size",
+                      size_class, object);
+}
+
+static int compare_pointers(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void check_distinct(void **objects, size_t count)
+{
+    void **sorted = malloc(count * sizeof *sorted);
+    memcpy(sorted, objects, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, compare_pointers);
+    for (size_t i = 1; i < count; i++)
+        ck_assert_msg(sorted[i] != sorted[i - 1], "%p handed out twice", sorted[i]);
+    free(sorted);
+}
+
+/* Removes `want` objects, checks the chain and appends its objects to taken[]. */
+static void take(unsigned size_class, unsigned want, void **taken, size_t *taken_count)
+{
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(size_class, want, &head), want);
+    unsigned length = 0;
+    for (void *object = head; object; object = *(void **)object, length++) {
+        ck_assert_uint_lt(*taken_count, MAX_TAKEN);
+        check_object(size_class, object);
+        taken[(*taken_count)++] = object;
+    }
+    ck_assert_uint_eq(length, want);
+}
+
+static struct central_class_stats central_stats(unsigned size_class)
+{
+    struct central_class_stats stats;
+    central_get_stats(size_class, &stats);
+    return stats;
+}
+
+START_TEST(test_a_full_batch_is_distinct_aligned_objects_of_the_class)
+{
+    unsigned size_class = (unsigned)_i;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, info_of(size_class)->batch, taken, &count);
+    check_distinct(taken, count);
+}
+END_TEST
+
+START_TEST(test_partial_counts_give_exactly_that_many)
+{
+    unsigned size_class = (unsigned)_i;
+    const struct size_class_info *info = info_of(size_class);
+    const unsigned wants[] = { 1, 3, info->batch - 1, info->objects + 1, 2 * info->objects + 3 };
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
+        take(size_class, wants[i], taken, &count);
+    check_distinct(taken, count);
+}
+END_TEST
+
+START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
+{
+    unsigned size_class = (unsigned)_i;
+    unsigned batch = info_of(size_class)->batch;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, batch, taken, &count);
+    struct central_class_stats before = central_stats(size_class);
+    central_insert_batch(size_class, taken[0], batch);
+    struct central_class_stats held = central_stats(size_class);
+    ck_assert_uint_eq(held.in_transfer_cache, batch);
+    ck_assert_uint_eq(held.free_in_spans, before.free_in_spans);   /* not back in spans */
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(size_class, batch, &head), batch);
+    ck_assert_ptr_eq(head, taken[0]);
+    unsigned i = 0;
+    for (void *object = head; object; object = *(void **)object, i++)
+        ck_assert_ptr_eq(object, taken[i]);
+    ck_assert_uint_eq(i, batch);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, 0);
+}
+END_TEST
+
+START_TEST(test_a_partial_removal_leaves_the_transfer_cache_alone)
+{
+    unsigned size_class = (unsigned)_i;
+    unsigned batch = info_of(size_class)->batch;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, batch, taken, &count);
+    central_insert_batch(size_class, taken[0], batch);
+    take(size_class, batch - 1, taken, &count);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
+    check_distinct(taken + batch, count - batch);
+}
+END_TEST
+
+START_TEST(test_a_span_whose_objects_all_come_back_returns_to_the_page_heap)
+{
+    unsigned size_class = (unsigned)_i;
+    const struct size_class_info *info = info_of(size_class);
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, info->objects, taken, &count);
+    struct span *span = pagemap_span(page_of(taken[0]));
+    ck_assert_uint_eq(central_stats(size_class).spans, 1);
+    ck_assert_uint_eq(central_stats(size_class).free_in_spans, 0);
+    struct page_heap_stats heap_before;
+    page_heap_get_stats(&heap_before);
+    for (size_t i = 0; i + 1 < count; i++)
+        central_free_object(size_class, taken[i], -1);
+    ck_assert_uint_eq(span->state, SPAN_SMALL);
+    ck_assert_uint_eq(central_stats(size_class).free_in_spans, info->objects - 1);
+    central_free_object(size_class, taken[count - 1], -1);
+    struct page_heap_stats heap_after;
+    page_heap_get_stats(&heap_after);
+    ck_assert_uint_eq(heap_after.free_bytes,
+                      heap_before.free_bytes + ((size_t)info->pages << PAGE_SHIFT));
+    ck_assert_uint_eq(central_stats(size_class).spans, 0);
+    ck_assert_uint_eq(central_stats(size_class).free_in_spans, 0);
+    ck_assert_uint_eq(pagemap_size_class(taken[0]), 0);
+}
+END_TEST
+
+/* What the central list should report, from the spans of the objects still taken. */
+static void check_stats_match(unsigned size_class, void **taken, size_t count, const bool *out)
+{
+    const struct size_class_info *info = info_of(size_class);
+    struct span *spans[MAX_TAKEN];
+    size_t span_count = 0, out_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!out[i])
+            continue;
+        out_count++;
+        struct span *span = pagemap_span(page_of(taken[i]));
+        bool known = false;
+        for (size_t s = 0; s < span_count; s++)
+            known |= spans[s] == span;
+        if (!known)
+            spans[span_count++] = span;
+    }
+    struct central_class_stats stats = central_stats(size_class);
+    ck_assert_uint_eq(stats.spans, span_count);
+    ck_assert_uint_eq(stats.free_in_spans, span_count * info->objects - out_count);
+    ck_assert_uint_eq(stats.in_transfer_cache, 0);
+}
+
+START_TEST(test_stats_agree_with_objects_taken_and_given_back)
+{
+    unsigned size_class = (unsigned)_i;
+    const struct size_class_info *info = info_of(size_class);
+    void *taken[MAX_TAKEN];
+    bool out[MAX_TAKEN] = { false };
+    size_t count = 0;
+    take(size_class, 2 * info->objects + 1, taken, &count);
+    for (size_t i = 0; i < count; i++)
+        out[i] = true;
+    check_stats_match(size_class, taken, count, out);
+    for (size_t i = 0; i < count; i += 2) {      /* every other object, one at a time */
+        *(void **)taken[i] = NULL;
+        central_insert_batch(size_class, taken[i], 1);
+        out[i] = false;
+        check_stats_match(size_class, taken, count, out);
+    }
+}
+END_TEST
+
+static void free_twice(void *object_and_class)
+{
+    void **args = object_and_class;
+    unsigned size_class = (unsigned)(uintptr_t)args[1];
+    central_free_object(size_class, args[0], -1);
+    central_free_object(size_class, args[0], -1);
+}
+
+static void free_once(void *object_and_class)
+{
+    void **args = object_and_class;
+    central_free_object((unsigned)(uintptr_t)args[1], args[0], -1);
+}
+
+/* Takes two objects of class `size_class` (so that giving one back leaves its span in
+ * use), runs body on the first in a child and returns that object. */
+static void *run_on_object_in_child(unsigned size_class, void (*body)(void *),
+                                    struct child_result *result)
+{
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, 2, taken, &count);
+    void *args[2] = { taken[0], (void *)(uintptr_t)size_class };
+    run_in_child(body, args, 10, result);
+    return taken[0];
+}
+
+START_TEST(test_double_free_through_central_free_object_aborts)
+{
+    struct child_result result;
+    void *object = run_on_object_in_child(size_class_of(64), free_twice, &result);
+    char expected[64];
+    snprintf(expected, sizeof expected, "double free of %p", object);
+    ck_assert_msg(WIFSIGNALED(result.status) && WTERMSIG(result.status) == SIGABRT,
+                  "child status %#x", result.status);
+    ck_assert_msg(strstr(result.stderr_text, expected), "stderr: %s", result.stderr_text);
+}
+END_TEST
+
+START_TEST(test_a_single_free_through_central_free_object_is_quiet)
+{
+    struct child_result result;
+    run_on_object_in_child(size_class_of(64), free_once, &result);
+    ck_assert_msg(WIFEXITED(result.status) && WEXITSTATUS(result.status) == 0,
+                  "child status %#x", result.status);
+    ck_assert_str_eq(result.stderr_text, "");
+}
+END_TEST
+
+Suite *tier_suite(void)
+{
+    Suite *suite = suite_create("central lists");
+    TCase *batches = tcase_create("batches");
+    tcase_add_checked_fixture(batches, setup, NULL);
+    int end = SIZE_CLASS_DEFAULT_COUNT + 1;
+    tcase_add_loop_test(batches, test_a_full_batch_is_distinct_aligned_objects_of_the_class, 1, end);
+    tcase_add_loop_test(batches, test_partial_counts_give_exactly_that_many, 1, end);
+    tcase_add_loop_test(batches, test_a_full_batch_given_back_comes_back_as_the_same_chain, 1, end);
+    tcase_add_loop_test(batches, test_a_partial_removal_leaves_the_transfer_cache_alone, 1, end);
+    suite_add_tcase(suite, batches);
+    TCase *spans = tcase_create("spans");
+    tcase_add_checked_fixture(spans, setup, NULL);
+    tcase_add_loop_test(spans, test_a_span_whose_objects_all_come_back_returns_to_the_page_heap, 1, end);
+    tcase_add_loop_test(spans, test_stats_agree_with_objects_taken_and_given_back, 1, end);
+    suite_add_tcase(suite, spans);
+    TCase *misuse = tcase_create("misuse");
+    tcase_add_checked_fixture(misuse, setup, NULL);
+    tcase_add_test(misuse, test_double_free_through_central_free_object_aborts);
+    tcase_add_test(misuse, test_a_single_free_through_central_free_object_is_quiet);
+    suite_add_tcase(suite, misuse);
+    return suite;
+}

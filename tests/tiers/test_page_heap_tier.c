@@ -1,0 +1,348 @@
+/*
+ * test_page_heap_tier.c — the page heap alone (central/page_heap.h), driven through
+ * its own functions with no central list or thread cache in the way.
+ *
+ * Invariants checked: an allocated span has the length asked for and the pagemap maps
+ * its first and last pages to it (every page, with the class byte, for a small span;
+ * class 0 for a large one); in-use spans never overlap; freed neighbours coalesce into
+ * one free span; the same pages come back for the same size; an aligned span starts
+ * on its alignment and the pieces cut off before and after it are free spans a later
+ * allocation gets without the heap growing; try_extend takes exactly the free pages
+ * after a span, and shrink frees its tail; the statistics account for every mapped
+ * page (free + large + small = mapped, free dirty <= free) after each step, and
+ * page_heap_release_idle(UINT64_MAX) leaves no free dirty page, the released pages
+ * reading as zero.
+ */
+#include "tests/tiers/tier_suite.h"
+
+#include "allocator/init.h"
+#include "allocator/size_classes.h"
+#include "central/page_heap.h"
+#include "pagemap/pagemap.h"
+
+#include <string.h>
+
+static struct page_heap_stats stats_now(void)
+{
+    struct page_heap_stats stats;
+    page_heap_get_stats(&stats);
+    return stats;
+}
+
+static size_t bytes_of(size_t pages)
+{
+    return pages << PAGE_SHIFT;
+}
+
+/* Every mapped page is free, in a large span or in one of small_pages small-span
+ * pages; at most all free pages are dirty. */
+static void check_accounting(size_t small_pages)
+{
+    struct page_heap_stats stats = stats_now();
+    ck_assert_uint_eq(stats.mapped_bytes,
+                      stats.free_bytes + stats.large_in_use_bytes + bytes_of(small_pages));
+    ck_assert_uint_le(stats.free_dirty_bytes, stats.free_bytes);
+}
+
+static struct span *alloc_large(size_t pages)
+{
+    struct span *span = page_heap_alloc(pages, 0);
+    ck_assert_ptr_nonnull(span);
+    ck_assert_uint_eq(span->state, SPAN_LARGE);
+    ck_assert_uint_eq(span->pages, pages);
+    return span;
+}
+
+/* The free span that now holds page, checked to be one. */
+static struct span *free_span_at(uintptr_t page)
+{
+    struct span *span = pagemap_span(page);
+    ck_assert_ptr_nonnull(span);
+    ck_assert_uint_eq(span->state, SPAN_FREE);
+    ck_assert(span->first_page <= page && page <= span_last_page(span));
+    ck_assert(pagemap_span(span->first_page) == span && pagemap_span(span_last_page(span)) == span);
+    return span;
+}
+
+static void setup(void)
+{
+    pagoda_initialize();
+}
+
+START_TEST(test_large_spans_of_various_lengths_map_their_first_and_last_pages)
+{
+    static const size_t lengths[] = { 1, 2, 3, 7, 64, 127, 128, 129, 300, 2049, 5000 };
+    enum { COUNT = sizeof lengths / sizeof lengths[0] };
+    struct span *spans[COUNT];
+    size_t in_use = 0;
+    for (int i = 0; i < COUNT; i++) {
+        spans[i] = alloc_large(lengths[i]);
+        in_use += lengths[i];
+        ck_assert_uint_eq(stats_now().large_in_use_bytes, bytes_of(in_use));
+        check_accounting(0);
+    }
+    for (int i = 0; i < COUNT; i++) {
+        struct span *span = spans[i];
+        ck_assert(pagemap_span(span->first_page) == span);
+        ck_assert(pagemap_span(span_last_page(span)) == span);
+        ck_assert_uint_eq(pagemap_size_class(span_start(span)), 0);
+        ck_assert_uint_eq(pagemap_size_class(page_address(span_last_page(span))), 0);
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(span_last_page(span) < spans[j]->first_page ||
+                          span_last_page(spans[j]) < span->first_page,
+                          "spans of %zu and %zu pages overlap", lengths[i], lengths[j]);
+    }
+}
+END_TEST
+
+START_TEST(test_small_spans_map_every_page_with_their_class)
+{
+    static const size_t lengths[] = { 1, 2, 7, 33 };
+    static const unsigned classes[] = { 1, 17, 40, 74 };
+    enum { COUNT = sizeof lengths / sizeof lengths[0] };
+    struct span *spans[COUNT];
+    size_t small_pages = 0;
+    for (int i = 0; i < COUNT; i++) {
+        spans[i] = page_heap_alloc(lengths[i], classes[i]);
+        ck_assert_ptr_nonnull(spans[i]);
+        ck_assert_uint_eq(spans[i]->state, SPAN_SMALL);
+        ck_assert_uint_eq(spans[i]->size_class, classes[i]);
+        ck_assert_uint_eq(spans[i]->pages, lengths[i]);
+        small_pages += lengths[i];
+        ck_assert_uint_eq(stats_now().large_in_use_bytes, 0);
+        check_accounting(small_pages);
+    }
+    for (int i = 0; i < COUNT; i++)
+        for (uintptr_t page = spans[i]->first_page; page <= span_last_page(spans[i]); page++) {
+            ck_assert(pagemap_span(page) == spans[i]);
+            ck_assert_uint_eq(pagemap_size_class(page_address(page)), classes[i]);
+        }
+    uintptr_t first = spans[COUNT - 1]->first_page;
+    page_heap_free(spans[COUNT - 1]);
+    check_accounting(small_pages - lengths[COUNT - 1]);
+    for (uintptr_t page = first; page < first + lengths[COUNT - 1]; page++)
+        ck_assert_uint_eq(pagemap_size_class(page_address(page)), 0);
+}
+END_TEST
+
+START_TEST(test_freed_neighbours_coalesce_into_one_span)
+{
+    struct span *a = alloc_large(3), *b = alloc_large(5);
+    alloc_large(2);                      /* keeps b from joining the rest of the heap */
+    uintptr_t first = a->first_page;
+    ck_assert_uint_eq(b->first_page, first + 3);
+    page_heap_free(a);
+    ck_assert_uint_eq(free_span_at(first)->pages, 3);
+    page_heap_free(b);
+    struct span *joined = free_span_at(first);
+    ck_assert_uint_eq(joined->first_page, first);
+    ck_assert_uint_eq(joined->pages, 8);
+    ck_assert(free_span_at(first + 7) == joined);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_freeing_the_middle_span_joins_both_neighbours)
+{
+    struct span *a = alloc_large(4), *b = alloc_large(6), *c = alloc_large(9);
+    struct span *barrier = alloc_large(1);
+    uintptr_t first = a->first_page;
+    ck_assert_uint_eq(barrier->first_page, first + 19);
+    page_heap_free(a);
+    page_heap_free(c);
+    page_heap_free(b);
+    struct span *joined = free_span_at(first);
+    ck_assert_uint_eq(joined->first_page, first);
+    ck_assert_uint_eq(joined->pages, 19);
+    ck_assert_uint_eq(barrier->state, SPAN_LARGE);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_a_lone_freed_span_joins_the_free_rest_of_the_heap)
+{
+    struct span *a = alloc_large(12);
+    uintptr_t first = a->first_page;
+    page_heap_free(a);
+    struct page_heap_stats stats = stats_now();
+    ck_assert_uint_eq(stats.free_bytes, stats.mapped_bytes);
+    ck_assert_uint_eq(bytes_of(free_span_at(first)->pages), stats.mapped_bytes);
+}
+END_TEST
+
+START_TEST(test_the_same_pages_come_back_for_the_same_size)
+{
+    static const size_t lengths[] = { 1, 9, 127, 200 };
+    size_t pages = lengths[_i];
+    struct span *a = alloc_large(pages);
+    alloc_large(1);
+    uintptr_t first = a->first_page;
+    page_heap_free(a);
+    ck_assert_uint_eq(alloc_large(pages)->first_page, first);
+    check_accounting(0);
+}
+END_TEST
+
+/* The free span right before (step -1) or after (step +1) an in-use span, if any:
+ * allocating exactly its length must give those very pages, without growing. */
+static size_t reclaim_free_neighbour(const struct span *span, int step)
+{
+    uintptr_t page = step < 0 ? span->first_page - 1 : span_last_page(span) + 1;
+    struct span *neighbour = pagemap_span(page);
+    if (!neighbour || neighbour->state != SPAN_FREE || neighbour->first_page > page ||
+        span_last_page(neighbour) < page)
+        return 0;
+    uintptr_t first = neighbour->first_page;
+    size_t pages = neighbour->pages;
+    ck_assert(step < 0 ? first + pages == span->first_page : first == span_last_page(span) + 1);
+    size_t mapped = stats_now().mapped_bytes;
+    ck_assert_uint_eq(alloc_large(pages)->first_page, first);
+    ck_assert_uint_eq(stats_now().mapped_bytes, mapped);
+    return pages;
+}
+
+START_TEST(test_aligned_spans_start_aligned_and_give_back_the_pieces)
+{
+    size_t align = (size_t)1 << _i;
+    alloc_large(1);                     /* so that the free pages start unaligned */
+    struct span *span = page_heap_alloc_aligned(3, align);
+    ck_assert_ptr_nonnull(span);
+    ck_assert_uint_eq(span->state, SPAN_LARGE);
+    ck_assert_uint_eq(span->pages, 3);
+    ck_assert_uint_eq(span->first_page % align, 0);
+    ck_assert(pagemap_span(span->first_page) == span && pagemap_span(span_last_page(span)) == span);
+    ck_assert_uint_eq(stats_now().large_in_use_bytes, bytes_of(4));
+    check_accounting(0);
+    size_t pieces = reclaim_free_neighbour(span, -1) + reclaim_free_neighbour(span, +1);
+    ck_assert_uint_ge(pieces, align - 1);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_try_extend_takes_the_free_pages_after)
+{
+    struct span *a = alloc_large(4);
+    ck_assert(page_heap_try_extend(a, 10));
+    ck_assert_uint_eq(a->pages, 10);
+    ck_assert(pagemap_span(a->first_page) == a && pagemap_span(span_last_page(a)) == a);
+    ck_assert_uint_eq(free_span_at(span_last_page(a) + 1)->first_page, span_last_page(a) + 1);
+    ck_assert_uint_eq(stats_now().large_in_use_bytes, bytes_of(10));
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_try_extend_fails_when_the_next_span_is_in_use)
+{
+    struct span *a = alloc_large(4);
+    alloc_large(1);
+    struct page_heap_stats before = stats_now();
+    ck_assert(!page_heap_try_extend(a, 5));
+    ck_assert_uint_eq(a->pages, 4);
+    ck_assert(pagemap_span(span_last_page(a)) == a);
+    struct page_heap_stats after = stats_now();
+    ck_assert_uint_eq(after.free_bytes, before.free_bytes);
+    ck_assert_uint_eq(after.large_in_use_bytes, before.large_in_use_bytes);
+}
+END_TEST
+
+START_TEST(test_try_extend_fails_when_the_free_pages_after_are_too_few)
+{
+    struct span *a = alloc_large(4), *gap = alloc_large(2), *barrier = alloc_large(1);
+    page_heap_free(gap);
+    ck_assert(!page_heap_try_extend(a, 7));
+    ck_assert_uint_eq(a->pages, 4);
+    ck_assert(page_heap_try_extend(a, 6));
+    ck_assert_uint_eq(a->pages, 6);
+    ck_assert(pagemap_span(barrier->first_page - 1) == a);
+    ck_assert_uint_eq(stats_now().large_in_use_bytes, bytes_of(7));
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_shrink_frees_the_tail_as_dirty_pages)
+{
+    struct span *a = alloc_large(10), *barrier = alloc_large(1);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
+    page_heap_shrink(a, 4);
+    ck_assert_uint_eq(a->pages, 4);
+    ck_assert(pagemap_span(span_last_page(a)) == a);
+    struct span *tail = free_span_at(a->first_page + 4);
+    ck_assert_uint_eq(tail->first_page, a->first_page + 4);
+    ck_assert_uint_eq(span_last_page(tail), barrier->first_page - 1);
+    struct page_heap_stats stats = stats_now();
+    ck_assert_uint_eq(stats.large_in_use_bytes, bytes_of(5));
+    ck_assert_uint_eq(stats.free_dirty_bytes, bytes_of(6));
+    check_accounting(0);
+    ck_assert(page_heap_try_extend(a, 10));
+    stats = stats_now();
+    ck_assert_uint_eq(stats.large_in_use_bytes, bytes_of(11));
+    ck_assert_uint_eq(stats.free_dirty_bytes, 0);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_reused_dirty_pages_leave_the_free_dirty_count)
+{
+    struct span *a = alloc_large(8);
+    alloc_large(1);
+    uintptr_t first = a->first_page;
+    page_heap_free(a);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(8));
+    ck_assert_uint_eq(pagemap_count_dirty(first, 8), 8);
+    ck_assert_uint_eq(alloc_large(8)->first_page, first);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
+{
+    struct span *a = alloc_large(16);
+    alloc_large(1);
+    unsigned char *bytes = span_start(a);
+    uintptr_t first = a->first_page;
+    memset(bytes, 0xab, bytes_of(16));
+    page_heap_free(a);
+    struct page_heap_stats before = stats_now();
+    ck_assert_uint_eq(before.free_dirty_bytes, bytes_of(16));
+    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(16));
+    struct page_heap_stats after = stats_now();
+    ck_assert_uint_eq(after.free_dirty_bytes, 0);
+    ck_assert_uint_eq(after.free_bytes, before.free_bytes);
+    ck_assert_uint_eq(after.released_total_bytes, before.released_total_bytes + bytes_of(16));
+    ck_assert_uint_eq(pagemap_count_dirty(first, 16), 0);
+    for (size_t i = 0; i < bytes_of(16); i++)
+        if (bytes[i])
+            ck_abort_msg("byte %zu of a released page reads %#x", i, bytes[i]);
+    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), 0);     /* nothing left */
+    check_accounting(0);
+}
+END_TEST
+
+Suite *tier_suite(void)
+{
+    Suite *suite = suite_create("page heap");
+    TCase *spans = tcase_create("spans");
+    tcase_add_checked_fixture(spans, setup, NULL);
+    tcase_add_test(spans, test_large_spans_of_various_lengths_map_their_first_and_last_pages);
+    tcase_add_test(spans, test_small_spans_map_every_page_with_their_class);
+    tcase_add_test(spans, test_freed_neighbours_coalesce_into_one_span);
+    tcase_add_test(spans, test_freeing_the_middle_span_joins_both_neighbours);
+    tcase_add_test(spans, test_a_lone_freed_span_joins_the_free_rest_of_the_heap);
+    tcase_add_loop_test(spans, test_the_same_pages_come_back_for_the_same_size, 0, 4);
+    tcase_add_loop_test(spans, test_aligned_spans_start_aligned_and_give_back_the_pieces, 1, 19);
+    suite_add_tcase(suite, spans);
+    TCase *resize = tcase_create("extend and shrink");
+    tcase_add_checked_fixture(resize, setup, NULL);
+    tcase_add_test(resize, test_try_extend_takes_the_free_pages_after);
+    tcase_add_test(resize, test_try_extend_fails_when_the_next_span_is_in_use);
+    tcase_add_test(resize, test_try_extend_fails_when_the_free_pages_after_are_too_few);
+    tcase_add_test(resize, test_shrink_frees_the_tail_as_dirty_pages);
+    suite_add_tcase(suite, resize);
+    TCase *dirty = tcase_create("dirty pages and release");
+    tcase_add_checked_fixture(dirty, setup, NULL);
+    tcase_add_test(dirty, test_reused_dirty_pages_leave_the_free_dirty_count);
+    tcase_add_test(dirty, test_release_idle_cleans_every_free_page_and_they_read_zero);
+    suite_add_tcase(suite, dirty);
+    return suite;
+}

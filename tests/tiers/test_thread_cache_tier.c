@@ -1,0 +1,295 @@
+/*
+ * test_thread_cache_tier.c — the thread caches (allocator/thread_cache.h), driven
+ * through pagoda_malloc / pagoda_free in threads and observed through the calling
+ * thread's lists, thread_cache_count_cached and central_get_stats.
+ *
+ * Invariants checked: a list's limit grows by slow start (one object per miss up to a
+ * batch, then a batch per miss) and never passes the class's cache_limit, and a list
+ * never holds more than its limit; a thread never caches more bytes than
+ * PAGODA_THREAD_CACHE_BYTES; at thread exit everything the thread cached goes back to
+ * the central lists, also for a thread that only freed objects handed to it. "Back"
+ * is checked exactly: with no object in use, every object of every central span is
+ * free in its span, in the transfer cache or in a live thread cache.
+ *
+ * Each test sets PAGODA_RELEASE_DELAY_MS=never before start-up, so no scavenge or
+ * drain request changes a list's limit while it is watched.
+ */
+#include "tests/tiers/tier_suite.h"
+
+#include "allocator/init.h"
+#include "allocator/thread_cache.h"
+#include "central/central_list.h"
+#include "pagoda.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+static void start_pagoda(const char *thread_cache_bytes)
+{
+    setenv("PAGODA_RELEASE_DELAY_MS", "never", 1);
+    if (thread_cache_bytes)
+        setenv("PAGODA_THREAD_CACHE_BYTES", thread_cache_bytes, 1);
+    pagoda_initialize();
+}
+
+static void run_thread(void *(*body)(void *), void *arg)
+{
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, body, arg), 0);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+}
+
+static struct free_list *own_list(unsigned size_class)
+{
+    return &thread_cache_current->lists[size_class];
+}
+
+/* ---- slow start and the class limit ---------------------------------------------- */
+
+static const size_t slow_start_sizes[] = { 8, 64, 1000, 4096, 32768 };
+
+/* Allocates objects of one class until the list's limit reaches the class's
+ * cache_limit and then for a few more misses, checking each step of the limit; then
+ * frees them all, checking the list never holds more than its limit. The thread's
+ * 4 MiB budget never binds here: a class's limit is about 256 KiB of objects. */
+static void *watch_slow_start(void *size_arg)
+{
+    unsigned size_class = size_class_of(*(const size_t *)size_arg);
+    const struct size_class_info *info = &size_class_table[size_class];
+    size_t capacity = 4 * (size_t)info->cache_limit + 64, count = 0, at_limit = 0;
+    void **objects = malloc(capacity * sizeof *objects);
+    uint32_t limit = 0;
+    while (limit < info->cache_limit || at_limit < 4 * info->batch) {
+        if (count == capacity)
+            ck_abort_msg("class %u: limit stuck at %u after %zu objects", size_class, limit, count);
+        objects[count++] = pagoda_malloc(info->size);
+        at_limit += limit == info->cache_limit;
+        uint32_t now = own_list(size_class)->max_length;
+        if (now == limit)
+            continue;
+        uint32_t expected = limit == 0 ? 1 : limit < info->batch ? limit + 1 : limit + info->batch;
+        if (expected > info->cache_limit)
+            expected = info->cache_limit;
+        if (now != expected)
+            ck_abort_msg("class %u: limit went from %u to %u, not %u", size_class, limit, now, expected);
+        limit = now;
+    }
+    for (size_t i = 0; i < count; i++) {
+        pagoda_free(objects[i]);
+        struct free_list *list = own_list(size_class);
+        if (list->length > list->max_length || list->max_length > info->cache_limit)
+            ck_abort_msg("class %u: %u objects cached, limit %u, class limit %u", size_class,
+                         list->length, list->max_length, info->cache_limit);
+    }
+    /* An overflowing list sends one batch back: the list stays within a batch of full. */
+    ck_assert_uint_gt(own_list(size_class)->length + info->batch, info->cache_limit);
+    free(objects);
+    return NULL;
+}
+
+START_TEST(test_a_list_grows_by_slow_start_up_to_the_class_limit)
+{
+    start_pagoda(NULL);
+    run_thread(watch_slow_start, (void *)&slow_start_sizes[_i]);
+}
+END_TEST
+
+/* ---- the thread's byte budget -------------------------------------------------- */
+
+/* Bytes the calling thread's lists hold. */
+static size_t own_cached_bytes(void)
+{
+    size_t bytes = 0;
+    for (unsigned c = 1; c <= size_class_count; c++)
+        bytes += (size_t)own_list(c)->length * size_class_table[c].size;
+    return bytes;
+}
+
+/* The budget a thread runs under, and the most bytes it cached at once. */
+struct budget_run {
+    size_t budget;
+    size_t peak;
+};
+
+/* For every class of 1 KiB and more, allocates a full list's worth and frees it all,
+ * wanting far more cache than any budget tested; checks the budget after every free
+ * and records the most bytes cached at once. */
+static void *fill_every_large_class(void *run_arg)
+{
+    struct budget_run *run = run_arg;
+    run->peak = 0;
+    for (unsigned c = size_class_of(1024); c <= size_class_count; c++) {
+        const struct size_class_info *info = &size_class_table[c];
+        void **objects = malloc(info->cache_limit * sizeof *objects);
+        for (uint32_t i = 0; i < info->cache_limit; i++)
+            objects[i] = pagoda_malloc(info->size);
+        for (uint32_t i = 0; i < info->cache_limit; i++) {
+            pagoda_free(objects[i]);
+            size_t cached = own_cached_bytes();
+            if (cached > run->budget || thread_cache_current->capacity_bytes > run->budget)
+                ck_abort_msg("%zu bytes cached, room for %zu, budget %zu", cached,
+                             thread_cache_current->capacity_bytes, run->budget);
+            if (cached > run->peak)
+                run->peak = cached;
+        }
+        free(objects);
+    }
+    return NULL;
+}
+
+static const struct {
+    const char *text;
+    size_t bytes;
+} budgets[] = { { "64K", 64 << 10 }, { "256K", 256 << 10 }, { "1M", 1 << 20 } };
+
+START_TEST(test_a_threads_cached_bytes_stay_within_its_budget)
+{
+    start_pagoda(budgets[_i].text);
+    struct budget_run run = { .budget = budgets[_i].bytes };
+    run_thread(fill_every_large_class, &run);
+    ck_assert_uint_gt(run.peak, 0);
+}
+END_TEST
+
+START_TEST(test_the_budget_is_what_holds_the_cache_back)
+{
+    start_pagoda("4M");
+    struct budget_run run = { .budget = 4 << 20 };
+    run_thread(fill_every_large_class, &run);
+    ck_assert_uint_gt(run.peak, 1 << 20);     /* more than the largest budget above */
+}
+END_TEST
+
+/* ---- thread exit -------------------------------------------------------------------- */
+
+/* With no object in use: every object of every span the central lists hold is free in
+ * its span, in the transfer cache, or counted in cached[] (the live thread caches). */
+static void check_every_object_free_or_cached(const size_t cached[SIZE_CLASS_MAX_COUNT + 1])
+{
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        struct central_class_stats stats;
+        central_get_stats(c, &stats);
+        ck_assert_msg(stats.free_in_spans + stats.in_transfer_cache + cached[c] ==
+                      stats.spans * size_class_table[c].objects,
+                      "class %u: %zu free in spans + %zu in transfer + %zu cached != %zu spans x %u",
+                      c, stats.free_in_spans, stats.in_transfer_cache, cached[c], stats.spans,
+                      size_class_table[c].objects);
+    }
+}
+
+static size_t total_of(const size_t counts[SIZE_CLASS_MAX_COUNT + 1])
+{
+    size_t total = 0;
+    for (unsigned c = 1; c <= size_class_count; c++)
+        total += counts[c];
+    return total;
+}
+
+/* A thread that, having cached objects, reports its lists' lengths and waits at the
+ * barrier until the test has looked, then exits. */
+struct parked_thread {
+    pthread_t thread;
+    pthread_barrier_t looked;
+    size_t lengths[SIZE_CLASS_MAX_COUNT + 1];
+    void **handed;           /* objects given to the thread to free */
+    size_t handed_count;
+};
+
+static void report_and_wait(struct parked_thread *parked)
+{
+    for (unsigned c = 1; c <= size_class_count; c++)
+        parked->lengths[c] = own_list(c)->length;
+    pthread_barrier_wait(&parked->looked);      /* the lengths are ready */
+    pthread_barrier_wait(&parked->looked);      /* the test has looked */
+}
+
+static const size_t exit_test_sizes[] = { 16, 100, 1000, 5000, 20000 };
+#define OBJECTS_PER_SIZE 200
+
+static void *cache_objects_then_park(void *arg)
+{
+    void *objects[OBJECTS_PER_SIZE];
+    for (size_t s = 0; s < sizeof exit_test_sizes / sizeof exit_test_sizes[0]; s++) {
+        for (int i = 0; i < OBJECTS_PER_SIZE; i++)
+            objects[i] = pagoda_malloc(exit_test_sizes[s]);
+        for (int i = 0; i < OBJECTS_PER_SIZE; i++)
+            pagoda_free(objects[i]);
+    }
+    report_and_wait(arg);
+    return NULL;
+}
+
+static void *free_handed_objects_then_park(void *arg)
+{
+    struct parked_thread *parked = arg;
+    for (size_t i = 0; i < parked->handed_count; i++)
+        pagoda_free(parked->handed[i]);
+    report_and_wait(parked);
+    return NULL;
+}
+
+/* Runs body in a thread; while it is parked, checks that its lists are what
+ * thread_cache_count_cached sees and that they hold something; after it exits,
+ * checks that nothing is cached and every object is back in the central tier. */
+static void check_exit_returns_cache(struct parked_thread *parked, void *(*body)(void *))
+{
+    ck_assert_int_eq(pthread_barrier_init(&parked->looked, NULL, 2), 0);
+    ck_assert_int_eq(pthread_create(&parked->thread, NULL, body, parked), 0);
+    pthread_barrier_wait(&parked->looked);
+    size_t counts[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
+    thread_cache_count_cached(counts);
+    for (unsigned c = 1; c <= size_class_count; c++)
+        ck_assert_uint_eq(counts[c], parked->lengths[c]);
+    ck_assert_uint_gt(total_of(counts), 0);
+    check_every_object_free_or_cached(counts);
+    pthread_barrier_wait(&parked->looked);
+    ck_assert_int_eq(pthread_join(parked->thread, NULL), 0);
+    size_t after[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
+    thread_cache_count_cached(after);
+    ck_assert_uint_eq(total_of(after), 0);
+    check_every_object_free_or_cached(after);
+    pthread_barrier_destroy(&parked->looked);
+}
+
+START_TEST(test_thread_exit_returns_everything_cached)
+{
+    start_pagoda(NULL);
+    struct parked_thread parked = { .handed_count = 0 };
+    check_exit_returns_cache(&parked, cache_objects_then_park);
+}
+END_TEST
+
+static void *allocate_objects_to_hand_over(void *parked_arg)
+{
+    struct parked_thread *parked = parked_arg;
+    for (size_t i = 0; i < parked->handed_count; i++)
+        parked->handed[i] = pagoda_malloc(i % 2 ? 48 : 3000);
+    return NULL;
+}
+
+START_TEST(test_a_thread_that_only_frees_returns_its_cache_at_exit)
+{
+    start_pagoda(NULL);
+    void *handed[300];
+    struct parked_thread parked = { .handed = handed, .handed_count = 300 };
+    run_thread(allocate_objects_to_hand_over, &parked);   /* its cache goes back at its exit */
+    check_exit_returns_cache(&parked, free_handed_objects_then_park);
+}
+END_TEST
+
+Suite *tier_suite(void)
+{
+    Suite *suite = suite_create("thread caches");
+    TCase *limits = tcase_create("limits");
+    tcase_add_loop_test(limits, test_a_list_grows_by_slow_start_up_to_the_class_limit, 0,
+                        sizeof slow_start_sizes / sizeof slow_start_sizes[0]);
+    tcase_add_loop_test(limits, test_a_threads_cached_bytes_stay_within_its_budget, 0,
+                        sizeof budgets / sizeof budgets[0]);
+    tcase_add_test(limits, test_the_budget_is_what_holds_the_cache_back);
+    suite_add_tcase(suite, limits);
+    TCase *exits = tcase_create("thread exit");
+    tcase_add_test(exits, test_thread_exit_returns_everything_cached);
+    tcase_add_test(exits, test_a_thread_that_only_frees_returns_its_cache_at_exit);
+    suite_add_tcase(suite, exits);
+    return suite;
+}
