@@ -72,7 +72,7 @@ static struct span *span_cut(struct central_list *list)
     span->released = 0;
     /* Objects will be written: from now on any page may hold data. */
     pagemap_mark_dirty(span->first_page, span->pages);
-    for (unsigned w = 0; w < SPAN_BITMAP_WORDS; w++) {
+    for (unsigned w = 0; w < (info->objects + 63) / 64; w++) {
         unsigned first = w * 64;
         uint64_t bits = 0;
         if (first < info->objects)

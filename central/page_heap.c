@@ -18,6 +18,7 @@
 #include "central/metadata.h"
 #include "central/os_memory.h"
 #include "central/page_release.h"
+#include "allocator/size_classes.h"
 #include "pagemap/pagemap.h"
 
 #define EXACT_LISTS 128
@@ -33,6 +34,7 @@ static struct span_list exact_free[EXACT_LISTS];
 static uint64_t exact_nonempty[EXACT_LISTS / 64];
 static struct span_list large_free;
 static struct span_list unused_spans;     /* recycled span structures */
+static uint64_t *bitmap_pool;             /* free full-size bitmaps, linked by word 0 */
 static size_t mapped_pages;
 static size_t free_pages;
 static size_t free_dirty_pages;       /* free pages whose dirty bit is set */
@@ -55,6 +57,29 @@ static void span_recycle(struct span *span)
 {
     span->state = SPAN_UNUSED;
     span_list_push(&unused_spans, span);
+}
+
+/* A free bitmap for a span of `objects` small objects: the span's inline words, or a
+ * full-size block from the pool. NULL when no memory can be had. */
+static uint64_t *bitmap_for(struct span *span, uint32_t objects)
+{
+    if (objects <= SPAN_INLINE_BITMAP_WORDS * 64)
+        return span->inline_bits;
+    uint64_t *bits = bitmap_pool;
+    if (bits)
+        bitmap_pool = (uint64_t *)bits[0];
+    else
+        bits = metadata_alloc(SPAN_BITMAP_WORDS * sizeof(uint64_t));
+    return bits;
+}
+
+static void bitmap_recycle(struct span *span)
+{
+    if (span->free_bits != span->inline_bits) {
+        span->free_bits[0] = (uint64_t)bitmap_pool;
+        bitmap_pool = span->free_bits;
+    }
+    span->free_bits = NULL;
 }
 
 /* ---- free lists --------------------------------------------------------------- */
@@ -254,6 +279,13 @@ struct span *page_heap_alloc(size_t pages, unsigned size_class)
     struct span *span = find_or_grow(pages);
     if (span)
         span = carve(span, pages);
+    if (span && size_class) {
+        span->free_bits = bitmap_for(span, size_class_table[size_class].objects);
+        if (!span->free_bits) {
+            insert_coalesced(span);
+            span = NULL;
+        }
+    }
     if (span)
         publish(span, size_class);
     lock_release(&heap_lock);
@@ -303,9 +335,10 @@ void page_heap_free(struct span *span)
     span->last_used_ms = clock_ms();
     span->released = 0;
     lock_acquire(&heap_lock);
-    if (span->state == SPAN_SMALL)
+    if (span->state == SPAN_SMALL) {
         pagemap_set_size_class_range(span->first_page, span->pages, 0);
-    else
+        bitmap_recycle(span);
+    } else
         large_in_use_pages -= span->pages;
     free_dirty_pages += span->pages;
     insert_coalesced(span);

@@ -27,7 +27,12 @@ enum span_state {
     SPAN_SMALL,
 };
 
+/* A span of small objects keeps its free bitmap inline when it has at most
+ * SPAN_INLINE_BITMAP_WORDS * 64 objects (every default class of 48 B and more); the few
+ * classes with more objects per span get a full-size bitmap from the page heap's pool.
+ * That keeps the structure, one per span of every kind, at 80 bytes. */
 #define SPAN_BITMAP_WORDS (SIZE_CLASS_MAX_OBJECTS / 64)
+#define SPAN_INLINE_BITMAP_WORDS 2
 
 struct span {
     uintptr_t first_page;
@@ -44,7 +49,9 @@ struct span {
     uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */
     uint64_t last_used_ms;      /* SPAN_FREE: when it became free; SPAN_SMALL: when objects
                                    were last taken from it (clock_ms), for release pacing */
-    uint64_t free_bits[SPAN_BITMAP_WORDS];   /* SPAN_SMALL: bit i set = object i free */
+    uint64_t *free_bits;        /* SPAN_SMALL: bit i set = object i free; inline_bits, or
+                                   a pool block of SPAN_BITMAP_WORDS words */
+    uint64_t inline_bits[SPAN_INLINE_BITMAP_WORDS];
 };
 
 static inline void *span_start(const struct span *span)
