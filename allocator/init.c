@@ -69,7 +69,10 @@ void pagoda_initialize(void)
         size_classes_init(table, count);
         central_init();
         thread_cache_init();
-        malloc_fast_path_limit = pagoda_debug.enabled ? 0 : size_class_small_limit;
+        /* Published with release: a thread that reads the limit (with acquire) sees
+         * the tables built above. */
+        __atomic_store_n(&malloc_fast_path_limit, pagoda_debug.enabled ? 0 : size_class_small_limit,
+                         __ATOMIC_RELEASE);
         __atomic_store_n(&pagoda_initialized, 1, __ATOMIC_RELEASE);
     }
     lock_release(&init_lock);

@@ -97,7 +97,7 @@ EXPORT void *pagoda_calloc(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (likely(total < malloc_fast_path_limit)) {
+    if (likely(total < malloc_fast_limit())) {
         void *p = thread_cache_alloc(size_class_of(total));
         if (likely(p))
             memset(p, 0, total);

@@ -180,7 +180,7 @@ static void cache_scavenge(struct thread_cache *cache)
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
     uint64_t now = clock_ms();
-    cache->last_slow_path_ms = now;
+    __atomic_store_n(&cache->last_slow_path_ms, now, __ATOMIC_RELAXED);    /* read by release passes */
     cache->missed_since_scavenge[size_class] = 1;
     if (__atomic_load_n(&cache->drain_requested, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&cache->drain_requested, 0, __ATOMIC_RELAXED);
@@ -233,7 +233,8 @@ static struct thread_cache *cache_create(void)
         thread_cache_current = &uncreated_cache;
         return NULL;
     }
-    cache->last_slow_path_ms = cache->last_scavenge_ms = clock_ms();
+    cache->last_scavenge_ms = clock_ms();
+    __atomic_store_n(&cache->last_slow_path_ms, cache->last_scavenge_ms, __ATOMIC_RELAXED);
     cache->drain_requested = 0;
     lock_acquire(&registry_lock);
     cache->prev = NULL;
