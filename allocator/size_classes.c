@@ -17,6 +17,7 @@ size_t size_class_small_limit;
  * [batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
 #define CACHE_LIST_BYTES (256 * 1024)
 #define CACHE_LIMIT_MAX 8192
+#define CACHE_LINE_SIZE 64
 
 static uint32_t clamp_u32(uint64_t v, uint32_t lo, uint32_t hi)
 {
@@ -33,6 +34,7 @@ void size_classes_init(const struct size_class *classes, int count)
         info->objects = classes[i].objects;
         info->batch = clamp_u32(BATCH_BYTES / info->size, BATCH_MIN, BATCH_MAX);
         info->cache_limit = clamp_u32(CACHE_LIST_BYTES / info->size, info->batch, CACHE_LIMIT_MAX);
+        info->line_objects = clamp_u32((CACHE_LINE_SIZE + info->size - 1) / info->size, 1, info->batch);
         /* ceil(2^40 / size): exact for offset * size < 2^40, i.e. spans under 1 TiB / size. */
         info->index_magic = (((uint64_t)1 << 40) + info->size - 1) / info->size;
     }

@@ -27,6 +27,7 @@ struct size_class_info {
     uint32_t objects;         /* objects per span */
     uint32_t batch;           /* objects moved between a thread cache and the central list at once */
     uint32_t cache_limit;     /* the most objects one thread cache list may hold */
+    uint32_t line_objects;    /* objects that fill a cache line (at least 1, at most batch) */
     uint64_t index_magic;     /* offset * index_magic >> 40 == offset / size within a span */
 };
 

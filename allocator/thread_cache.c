@@ -275,10 +275,15 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
         return head;
     }
     cache_slow_path_begin(cache, size_class);
-    /* Slow start: a list's limit grows by one per miss up to a batch, then by a batch. */
+    /* Slow start: a list's limit grows by one per miss up to a batch, then by a batch.
+     * It starts at a cache line's worth of objects, so that threads starting together
+     * are not handed neighbours in one cache line (which they would then write
+     * alternately: false sharing). */
     const struct size_class_info *info = &size_class_table[size_class];
     struct free_list *list = &cache->lists[size_class];
-    grow_list_limit(cache, size_class, list_limit(list) < info->batch ? 1 : info->batch);
+    uint32_t limit = list_limit(list);
+    grow_list_limit(cache, size_class, limit < info->line_objects ? info->line_objects - limit
+                                       : limit < info->batch ? 1 : info->batch);
     unsigned want = list_limit(list) < info->batch ? list_limit(list) : info->batch;
     if (want == 0)
         want = 1;

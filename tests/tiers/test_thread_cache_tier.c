@@ -49,7 +49,8 @@ static struct free_list *own_list(unsigned size_class)
 static const size_t slow_start_sizes[] = { 8, 64, 1000, 4096, 32768 };
 
 /* Allocates objects of one class until the list's limit reaches the class's
- * cache_limit and then for a few more misses, checking each step of the limit; then
+ * cache_limit and then for a few more misses, checking each step of the limit (it
+ * starts at line_objects, so that threads do not share cache lines); then
  * frees them all, checking the list never holds more than its limit. The thread's
  * 4 MiB budget never binds here: a class's limit is about 256 KiB of objects. */
 static void *watch_slow_start(void *size_arg)
@@ -67,7 +68,10 @@ static void *watch_slow_start(void *size_arg)
         uint32_t now = own_list(size_class)->max_length;
         if (now == limit)
             continue;
-        uint32_t expected = limit == 0 ? 1 : limit < info->batch ? limit + 1 : limit + info->batch;
+        /* Slow start: from a cache line's worth of objects, +1 per miss up to a batch,
+         * then +batch. */
+        uint32_t expected = limit < info->line_objects ? info->line_objects
+                          : limit < info->batch ? limit + 1 : limit + info->batch;
         if (expected > info->cache_limit)
             expected = info->cache_limit;
         if (now != expected)
