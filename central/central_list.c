@@ -14,7 +14,6 @@
 #include "central/central_list.h"
 
 #include "allocator/clock.h"
-#include "allocator/config.h"
 #include "allocator/debug.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"

@@ -15,10 +15,10 @@
 #include "allocator/clock.h"
 #include "allocator/config.h"
 #include "allocator/lock.h"
+#include "allocator/size_classes.h"
 #include "central/metadata.h"
 #include "central/os_memory.h"
 #include "central/page_release.h"
-#include "allocator/size_classes.h"
 #include "pagemap/pagemap.h"
 
 #define EXACT_LISTS 128
