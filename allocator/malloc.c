@@ -27,10 +27,18 @@ size_t malloc_fast_path_limit;
 
 NOINLINE void *malloc_slow_path(size_t size)
 {
-    pagoda_ensure_initialized();
-    if (size < size_class_small_limit)       /* before start-up, or in the debug mode */
-        return thread_cache_alloc(size_class_of(size));
     return large_alloc(size, 0, false);
+}
+
+/* The list was empty, or the size has no class: it is above the active table, or
+ * start-up has not run (the table is all 0 until then). */
+NOINLINE void *malloc_miss(size_t size)
+{
+    pagoda_ensure_initialized();
+    unsigned size_class = size_class_of(size);
+    if (!size_class)
+        return large_alloc(size, 0, false);
+    return thread_cache_alloc(size_class);
 }
 
 static NOINLINE void *calloc_slow_path(size_t total)
@@ -50,7 +58,7 @@ EXPORT void *pagoda_malloc(size_t size)
 }
 
 /* Frees what the hit path does not: NULL, large objects, invalid pointers. */
-static NOINLINE void free_slow_path(void *p)
+NOINLINE void free_slow_path(void *p)
 {
     if (!p)
         return;
@@ -62,14 +70,18 @@ static NOINLINE void free_slow_path(void *p)
     errno = saved_errno;
 }
 
+/* The class byte goes straight to the thread cache, even when it is 0 (not a small
+ * object): list 0 never has room, so class 0 costs no test here and ends in
+ * thread_cache_free_overflow, which hands the pointer to free_slow_path. */
 EXPORT void pagoda_free(void *p)
 {
-    unsigned size_class = pagemap_size_class(p);
-    if (likely(size_class)) {
-        thread_cache_free(p, size_class);
+    uintptr_t page = page_of(p);
+    uintptr_t class_bias = pagemap_class_bias_of_page(page);
+    if (unlikely(!class_bias)) {
+        free_slow_path(p);
         return;
     }
-    free_slow_path(p);
+    thread_cache_free(p, pagemap_class_at(class_bias, page));
 }
 
 EXPORT void pagoda_free_sized(void *p, size_t size)

@@ -1,8 +1,12 @@
 /*
- * malloc_path.h — the allocation hit path shared by the entry points: a size below
- * malloc_fast_path_limit takes a class and the thread cache's list; anything else goes
- * to malloc_slow_path: a large request, or any request before start-up or in the debug
- * mode, when the limit is 0.
+ * malloc_path.h — the allocation hit path shared by the entry points.
+ *
+ * malloc compares the size with a constant, the largest small limit any tuning can
+ * set, and takes the class from the lookup table, which holds 0 for every size above
+ * the active table's largest class (and everywhere before start-up). Class 0 has no
+ * list, so such a request misses into thread_cache_alloc_miss, which sends it to the
+ * page heap. Nothing on the hit path reads a variable limit: start-up, the debug
+ * mode and tuning all act through the table and the lists.
  */
 #ifndef PAGODA_MALLOC_PATH_H
 #define PAGODA_MALLOC_PATH_H
@@ -10,7 +14,8 @@
 #include "allocator/thread_cache.h"
 
 /* size_class_small_limit once started, unless the debug mode is on; 0 until then.
- * Read with acquire (a plain load on x86), pairing with start-up's release store. */
+ * Read with acquire (a plain load on x86), pairing with start-up's release store;
+ * calloc uses it to tell requests it clears itself from those the page heap clears. */
 extern size_t malloc_fast_path_limit HIDDEN;
 
 static ALWAYS_INLINE size_t malloc_fast_limit(void)
@@ -18,13 +23,29 @@ static ALWAYS_INLINE size_t malloc_fast_limit(void)
     return __atomic_load_n(&malloc_fast_path_limit, __ATOMIC_ACQUIRE);
 }
 
+/* Requests above every small size. */
 void *malloc_slow_path(size_t size);
+/* A request of a small size that found its list empty, or of a size with no class. */
+void *malloc_miss(size_t size);
 
+/* free() of what is not a small object: NULL, a large object, or an invalid pointer. */
+void free_slow_path(void *p);
+
+/* The hit path proper: the class from the table and an object from this thread's
+ * list (thread_cache.h describes the lists). On a miss the size, still in its
+ * register, goes to malloc_miss; passing the class would cost a move. */
 static ALWAYS_INLINE void *malloc_inline(size_t size)
 {
-    if (likely(size < malloc_fast_limit()))
-        return thread_cache_alloc(size_class_of(size));
-    return malloc_slow_path(size);
+    if (unlikely(size > SIZE_CLASS_MAX_SMALL_LIMIT))
+        return malloc_slow_path(size);
+    size_t size_class = size_class_of(size);
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    void *object = cache->head[size_class];
+    if (unlikely(!object))
+        return malloc_miss(size);
+    cache->head[size_class] = *(void **)object;
+    cache->room[size_class]++;
+    return object;
 }
 
 #endif /* PAGODA_MALLOC_PATH_H */

@@ -43,7 +43,10 @@ void size_classes_init(const struct size_class *classes, int count)
     for (size_t index = 0; index <= last_index; index++) {
         while (size_class_table[cls].size < index * 8)     /* the largest size at index */
             cls++;
-        size_class_lookup[index] = (uint8_t)cls;
+        __atomic_store_n(&size_class_lookup[index], (uint8_t)cls, __ATOMIC_RELAXED);
     }
+    /* Above the largest class: 0, "not small" (the hit path relies on it). */
+    for (size_t index = last_index + 1; index < SIZE_LOOKUP_ENTRIES; index++)
+        __atomic_store_n(&size_class_lookup[index], 0, __ATOMIC_RELAXED);
     size_class_small_limit = (size_t)classes[count - 1].size + 1;
 }

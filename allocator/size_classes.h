@@ -44,10 +44,14 @@ static ALWAYS_INLINE size_t size_class_lookup_index(size_t size)
     return (size + 7) >> 3;
 }
 
-/* The class of a request of `size` bytes, which must be < size_class_small_limit. */
+/* The class of a request of `size` bytes (size <= SIZE_CLASS_MAX_SMALL_LIMIT): 0 when
+ * the size is above the active table's largest class, or before start-up. The table
+ * is read and written with relaxed atomics (plain moves): a thread with no cache yet
+ * may read it while start-up fills it in; whatever it reads sends it to a slow path,
+ * which waits for start-up and looks again. */
 static ALWAYS_INLINE unsigned size_class_of(size_t size)
 {
-    return size_class_lookup[size_class_lookup_index(size)];
+    return __atomic_load_n(&size_class_lookup[size_class_lookup_index(size)], __ATOMIC_RELAXED);
 }
 
 /* The object's index within its span, from its byte offset. */

@@ -2,13 +2,16 @@
  * thread_cache.c — creation, slow paths, limits and exit of thread caches
  * (thread_cache.h).
  *
- * Two static caches stand in for a real one; both have every list empty and limited
- * to zero objects, so every operation on them reaches the slow path here:
+ * Three static caches stand in for a real one; all have every list empty and without
+ * room, so every operation on them reaches the slow path here, and no hit path ever
+ * writes them:
  *   - uncreated_cache: the thread has no cache yet; its first miss creates one;
  *   - bypass_cache:    operations go straight to the central lists, one object at a
  *                      time. Used while a cache is being created (pthread_setspecific
  *                      may allocate) and after the thread's cache has been returned
- *                      at exit (later destructors may still free).
+ *                      at exit (later destructors may still free);
+ *   - draining_cache:  a release pass asked the thread to empty its cache; the next
+ *                      slow path does so and points the thread back at its own cache.
  *
  * Budgets: a thread's lists may together hold at most pagoda_config.thread_cache_bytes
  * (their max_length * size), and all threads together
@@ -18,10 +21,13 @@
  *   - scavenge: once per delay, a thread's slow path halves every list that has had no
  *     slow path of its own since the last scavenge (it has objects to spare), giving
  *     the objects and their budget back;
- *   - drain: a release pass asks a thread whose cache has seen no slow path for a whole
- *     delay to empty it, by setting drain_requested and lowering every max_length to
- *     zero. The thread's next free then misses into the slow path, which drains the
- *     cache. The hit path pays nothing for this.
+ *   - drain: a release pass finds threads whose cache has seen no slow path for a
+ *     whole delay and stores &draining_cache into their TLS pointer (whose address
+ *     each cache records). The thread's next malloc or free then misses into the slow
+ *     path, which empties the cache. The hit path pays nothing for this. Only caches
+ *     on the live registry are ever pointed at, under registry_lock; a thread leaves
+ *     the registry before its TLS goes away, and a fork child drops the caches of the
+ *     threads that did not come with it (their TLS slots may be reused by new threads).
  */
 #include "allocator/thread_cache.h"
 
@@ -31,15 +37,18 @@
 #include "allocator/init.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
+#include "allocator/malloc_path.h"
 #include "allocator/release.h"
 #include "central/central_list.h"
 #include "central/metadata.h"
+#include "pagemap/pagemap.h"
 
 #include <errno.h>
 #include <pthread.h>
 
 static struct thread_cache uncreated_cache;
 static struct thread_cache bypass_cache;
+static struct thread_cache draining_cache;
 
 __thread struct thread_cache *thread_cache_current = &uncreated_cache;
 
@@ -51,25 +60,19 @@ static pthread_key_t exit_key;
 
 /* ---- budgets --------------------------------------------------------------------- */
 
-/* max_length is written by other threads too (a drain request lowers it to zero), so
- * every access is atomic. cache->capacity_bytes records what this cache has added to
- * total_capacity_bytes; the two always change together. */
-static uint32_t list_limit(const struct free_list *list)
+/* cache->capacity_bytes records what this cache has added to total_capacity_bytes;
+ * the two always change together. */
+
+static uint32_t list_length(const struct thread_cache *cache, unsigned size_class)
 {
-    return __atomic_load_n(&list->max_length, __ATOMIC_RELAXED);
+    return cache->max_length[size_class] - cache->room[size_class];
 }
 
-static void set_list_limit(struct free_list *list, uint32_t max_length)
-{
-    __atomic_store_n(&list->max_length, max_length, __ATOMIC_RELAXED);
-}
-
-/* Raises list's max_length by `more` objects if both budgets allow it. */
+/* Raises list's max_length (and room) by `more` objects if both budgets allow it. */
 static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uint32_t more)
 {
     const struct size_class_info *info = &size_class_table[size_class];
-    struct free_list *list = &cache->lists[size_class];
-    uint32_t limit = list_limit(list);
+    uint32_t limit = cache->max_length[size_class];
     if (limit + more > info->cache_limit)
         more = info->cache_limit - limit;
     if (!more)
@@ -83,7 +86,8 @@ static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uin
         return false;
     }
     cache->capacity_bytes += bytes;
-    set_list_limit(list, limit + more);
+    cache->max_length[size_class] = limit + more;
+    cache->room[size_class] += more;
     return true;
 }
 
@@ -94,12 +98,12 @@ void thread_cache_report_double_free(void *object)
     pagoda_fatal("free(): double free of %p", object);
 }
 
-/* Detaches the first `count` objects of list (count <= length) as a chain. A chain
- * shorter than the list's length means a freed object was written to, or freed twice
- * in a way the hit path cannot see. */
-static void *list_pop_chain(struct free_list *list, unsigned size_class, unsigned count)
+/* Detaches the first `count` objects of a list (count <= its length) as a chain. A
+ * chain shorter than the list's length means a freed object was written to, or freed
+ * twice in a way the hit path cannot see. */
+static void *list_pop_chain(struct thread_cache *cache, unsigned size_class, unsigned count)
 {
-    void *head = list->head;
+    void *head = cache->head[size_class];
     void *last = head;
     for (unsigned i = 1; i < count; i++) {
         last = *(void **)last;
@@ -107,86 +111,79 @@ static void *list_pop_chain(struct free_list *list, unsigned size_class, unsigne
             pagoda_fatal("free(): corrupted free list of size class %u near %p "
                          "(double free, or a write after free)", size_class, head);
     }
-    list->head = *(void **)last;
+    cache->head[size_class] = *(void **)last;
     *(void **)last = NULL;
-    list->length -= count;
+    cache->room[size_class] += count;
     return head;
 }
 
 /* Returns the first `count` objects of a list to the central list, in whole batches
  * where it can. */
-static void list_release(struct free_list *list, unsigned size_class, unsigned count)
+static void list_release(struct thread_cache *cache, unsigned size_class, unsigned count)
 {
     unsigned batch = size_class_table[size_class].batch;
     while (count) {
         unsigned chain = count < batch ? count : batch;
-        central_insert_batch(size_class, list_pop_chain(list, size_class, chain), chain);
+        central_insert_batch(size_class, list_pop_chain(cache, size_class, chain), chain);
         count -= chain;
     }
-}
-
-static void list_drain(struct free_list *list, unsigned size_class)
-{
-    list_release(list, size_class, list->length);
 }
 
 static void cache_drain(struct thread_cache *cache)
 {
     for (unsigned c = 1; c <= size_class_count; c++)
-        list_drain(&cache->lists[c], c);
+        list_release(cache, c, list_length(cache, c));
 }
 
 /* Lowers a list's limit to `max_length` objects, giving back the budget and the
  * objects above it. */
 static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_t max_length)
 {
-    struct free_list *list = &cache->lists[size_class];
-    uint32_t current = list_limit(list);
-    if (max_length < current) {
-        size_t bytes = (size_t)(current - max_length) * size_class_table[size_class].size;
-        if (bytes > cache->capacity_bytes)
-            bytes = cache->capacity_bytes;
-        cache->capacity_bytes -= bytes;
-        __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    uint32_t current = cache->max_length[size_class];
+    if (max_length >= current)
+        return;
+    size_t bytes = (size_t)(current - max_length) * size_class_table[size_class].size;
+    if (bytes > cache->capacity_bytes)
+        bytes = cache->capacity_bytes;
+    cache->capacity_bytes -= bytes;
+    __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    uint32_t length = list_length(cache, size_class);
+    if (length > max_length) {
+        list_release(cache, size_class, length - max_length);
+        length = max_length;
     }
-    set_list_limit(list, max_length);
-    if (list->length > max_length)
-        list_release(list, size_class, list->length - max_length);
+    cache->max_length[size_class] = max_length;
+    cache->room[size_class] = max_length - length;
 }
 
 /* Returns every object and the whole budget of a cache. */
 static void cache_empty(struct thread_cache *cache)
 {
+    cache_drain(cache);
     __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
     cache->capacity_bytes = 0;
-    for (unsigned c = 1; c <= size_class_count; c++) {
-        set_list_limit(&cache->lists[c], 0);
-        list_drain(&cache->lists[c], c);
-    }
+    for (unsigned c = 1; c <= size_class_count; c++)
+        cache->max_length[c] = cache->room[c] = 0;
 }
 
 /* Halves the lists that had no slow path since the last scavenge. */
 static void cache_scavenge(struct thread_cache *cache)
 {
     for (unsigned c = 1; c <= size_class_count; c++) {
-        if (!cache->missed_since_scavenge[c] && list_limit(&cache->lists[c]))
-            list_shrink(cache, c, list_limit(&cache->lists[c]) / 2);
+        if (!cache->missed_since_scavenge[c] && cache->max_length[c])
+            list_shrink(cache, c, cache->max_length[c] / 2);
         cache->missed_since_scavenge[c] = 0;
     }
 }
 
-/* Bookkeeping at the start of every slow path of a real cache: honour a drain request,
- * scavenge once per release delay. */
+/* Bookkeeping at the start of every slow path of a real cache: scavenge once per
+ * release delay. */
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
     uint64_t now = clock_ms();
     __atomic_store_n(&cache->last_slow_path_ms, now, __ATOMIC_RELAXED);    /* read by release passes */
     cache->missed_since_scavenge[size_class] = 1;
-    if (__atomic_load_n(&cache->drain_requested, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&cache->drain_requested, 0, __ATOMIC_RELAXED);
-        cache_empty(cache);
-        cache->last_scavenge_ms = now;
-    } else if (now - cache->last_scavenge_ms >= pagoda_config.release_delay_ms) {
+    if (now - cache->last_scavenge_ms >= pagoda_config.release_delay_ms) {
         cache_scavenge(cache);
         cache->last_scavenge_ms = now;
     }
@@ -194,22 +191,35 @@ static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_clas
 
 /* ---- creation and exit --------------------------------------------------------------- */
 
-/* Runs at thread exit (pthread key destructor): everything cached goes back to the
- * central lists and the structure is kept for the next thread. */
-static void thread_cache_on_exit(void *arg)
+static void set_current(struct thread_cache *cache)
 {
-    struct thread_cache *cache = arg;
-    thread_cache_current = &bypass_cache;
-    cache_empty(cache);
-    lock_acquire(&registry_lock);
+    __atomic_store_n(&thread_cache_current, cache, __ATOMIC_RELAXED);
+}
+
+static void registry_unlink(struct thread_cache *cache)
+{
     if (cache->prev)
         cache->prev->next = cache->next;
     else
         live_caches = cache->next;
     if (cache->next)
         cache->next->prev = cache->prev;
+    cache->next = cache->prev = NULL;
+}
+
+/* Runs at thread exit (pthread key destructor): the cache leaves the registry (so no
+ * release pass writes this thread's TLS any more), everything cached goes back to the
+ * central lists and the structure is kept for the next thread. */
+static void thread_cache_on_exit(void *arg)
+{
+    struct thread_cache *cache = arg;
+    lock_acquire(&registry_lock);
+    registry_unlink(cache);
+    lock_release(&registry_lock);
+    set_current(&bypass_cache);
+    cache_empty(cache);
+    lock_acquire(&registry_lock);
     cache->next = recycled_caches;
-    cache->prev = NULL;
     recycled_caches = cache;
     lock_release(&registry_lock);
 }
@@ -223,19 +233,20 @@ void thread_cache_init(void)
 static struct thread_cache *cache_create(void)
 {
     pagoda_ensure_initialized();
-    thread_cache_current = &bypass_cache;     /* allocations made while creating bypass */
+    set_current(&bypass_cache);     /* allocations made while creating bypass */
     lock_acquire(&registry_lock);
     struct thread_cache *cache = recycled_caches;
     if (cache)
         recycled_caches = cache->next;
     lock_release(&registry_lock);
     if (!cache && !(cache = metadata_alloc(sizeof *cache))) {
-        thread_cache_current = &uncreated_cache;
+        set_current(&uncreated_cache);
         return NULL;
     }
     cache->last_scavenge_ms = clock_ms();
     __atomic_store_n(&cache->last_slow_path_ms, cache->last_scavenge_ms, __ATOMIC_RELAXED);
-    cache->drain_requested = 0;
+    cache->owner_slot = &thread_cache_current;
+    pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
     cache->prev = NULL;
     cache->next = live_caches;
@@ -243,25 +254,30 @@ static struct thread_cache *cache_create(void)
         live_caches->prev = cache;
     live_caches = cache;
     lock_release(&registry_lock);
-    pthread_setspecific(exit_key, cache);
-    thread_cache_current = cache;
+    set_current(cache);
     return cache;
 }
 
 /* The cache to use in a slow path, or NULL when operations must bypass caching. */
 static struct thread_cache *cache_for_slow_path(void)
 {
-    struct thread_cache *cache = thread_cache_current;
+    struct thread_cache *cache = thread_cache_of_this_thread();
     if (cache == &uncreated_cache)
         return cache_create();
     if (cache == &bypass_cache)
         return NULL;
+    if (cache == &draining_cache) {
+        cache = pthread_getspecific(exit_key);
+        set_current(cache);
+        cache_empty(cache);
+        cache->last_scavenge_ms = clock_ms();
+    }
     return cache;
 }
 
 /* ---- slow paths ------------------------------------------------------------------------ */
 
-NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
+NOINLINE void *thread_cache_alloc_miss(size_t size_class)
 {
     if (unlikely(pagoda_debug.enabled))
         return debug_alloc_small(size_class);
@@ -280,11 +296,11 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
      * are not handed neighbours in one cache line (which they would then write
      * alternately: false sharing). */
     const struct size_class_info *info = &size_class_table[size_class];
-    struct free_list *list = &cache->lists[size_class];
-    uint32_t limit = list_limit(list);
+    uint32_t limit = cache->max_length[size_class];
     grow_list_limit(cache, size_class, limit < info->line_objects ? info->line_objects - limit
                                        : limit < info->batch ? 1 : info->batch);
-    unsigned want = list_limit(list) < info->batch ? list_limit(list) : info->batch;
+    limit = cache->max_length[size_class];
+    unsigned want = limit < info->batch ? limit : info->batch;
     if (want == 0)
         want = 1;
     unsigned got = central_remove_batch(size_class, want, &head);
@@ -292,14 +308,22 @@ NOINLINE void *thread_cache_alloc_miss(unsigned size_class)
         errno = ENOMEM;
         return NULL;
     }
-    list->head = *(void **)head;
-    list->length = got - 1;
+    /* The list was empty (room == max_length); it now holds got - 1 objects. */
+    cache->head[size_class] = *(void **)head;
+    cache->room[size_class] -= got - 1;
     release_tick();
     return head;
 }
 
-NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
+/* The hit path passes only the object (so that the call needs no register moves); the
+ * class is read again from the pagemap. */
+NOINLINE void thread_cache_free_overflow(void *object)
 {
+    unsigned size_class = pagemap_size_class(object);
+    if (size_class == 0) {          /* not a small object (see pagoda_free) */
+        free_slow_path(object);
+        return;
+    }
     if (unlikely(pagoda_debug.enabled)) {
         debug_free_small(object, size_class);
         return;
@@ -310,25 +334,38 @@ NOINLINE void thread_cache_free_overflow(void *object, unsigned size_class)
         central_insert_batch(size_class, object, 1);
         return;
     }
+    if (unlikely(object == cache->head[size_class]))
+        thread_cache_report_double_free(object);
     cache_slow_path_begin(cache, size_class);
     const struct size_class_info *info = &size_class_table[size_class];
-    struct free_list *list = &cache->lists[size_class];
-    *(void **)object = list->head;
-    list->head = object;
-    list->length++;
-    if (list_limit(list) < info->batch)
+    if (cache->max_length[size_class] < info->batch)
         grow_list_limit(cache, size_class, 1);
-    if (list->length > list_limit(list))
-        list_release(list, size_class, list->length < info->batch ? list->length : info->batch);
+    if (cache->room[size_class] == 0) {           /* still full: a batch goes back first */
+        uint32_t length = list_length(cache, size_class);
+        list_release(cache, size_class, length < info->batch ? length : info->batch);
+    }
+    if (cache->room[size_class] == 0) {           /* a list with no limit at all */
+        *(void **)object = NULL;
+        central_insert_batch(size_class, object, 1);
+    } else {
+        cache->room[size_class]--;
+        *(void **)object = cache->head[size_class];
+        cache->head[size_class] = object;
+    }
     release_tick();
 }
 
 /* ---- whole-cache operations ---------------------------------------------------------- */
 
+static bool is_real_cache(const struct thread_cache *cache)
+{
+    return cache != &uncreated_cache && cache != &bypass_cache && cache != &draining_cache;
+}
+
 void thread_cache_flush_current(void)
 {
-    struct thread_cache *cache = thread_cache_current;
-    if (cache != &uncreated_cache && cache != &bypass_cache)
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    if (is_real_cache(cache))
         cache_drain(cache);
 }
 
@@ -337,11 +374,9 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms)
     lock_acquire(&registry_lock);
     for (struct thread_cache *cache = live_caches; cache; cache = cache->next) {
         if (__atomic_load_n(&cache->last_slow_path_ms, __ATOMIC_RELAXED) > idle_before_ms ||
-            __atomic_load_n(&cache->drain_requested, __ATOMIC_RELAXED))
+            __atomic_load_n(cache->owner_slot, __ATOMIC_RELAXED) != cache)
             continue;
-        __atomic_store_n(&cache->drain_requested, 1, __ATOMIC_RELEASE);
-        for (unsigned c = 1; c <= size_class_count; c++)
-            set_list_limit(&cache->lists[c], 0);
+        __atomic_store_n(cache->owner_slot, &draining_cache, __ATOMIC_RELAXED);
     }
     lock_release(&registry_lock);
 }
@@ -350,9 +385,23 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1])
 {
     lock_acquire(&registry_lock);
     for (struct thread_cache *cache = live_caches; cache; cache = cache->next)
-        for (unsigned c = 1; c <= size_class_count; c++)
-            counts[c] += __atomic_load_n(&cache->lists[c].length, __ATOMIC_RELAXED);
+        for (unsigned c = 1; c <= size_class_count; c++) {
+            uint32_t max_length = __atomic_load_n(&cache->max_length[c], __ATOMIC_RELAXED);
+            size_t room = __atomic_load_n(&cache->room[c], __ATOMIC_RELAXED);
+            counts[c] += room <= max_length ? max_length - room : 0;
+        }
     lock_release(&registry_lock);
+}
+
+uint32_t thread_cache_own_length(unsigned size_class)
+{
+    const struct thread_cache *cache = thread_cache_of_this_thread();
+    return list_length(cache, size_class);
+}
+
+uint32_t thread_cache_own_limit(unsigned size_class)
+{
+    return thread_cache_of_this_thread()->max_length[size_class];
 }
 
 void thread_cache_lock_for_fork(void)
@@ -360,10 +409,28 @@ void thread_cache_lock_for_fork(void)
     lock_acquire(&registry_lock);
 }
 
+/* In the child, only the forking thread exists: the other threads' caches leave the
+ * registry, so that no release pass writes through their TLS slots, which new threads
+ * may reuse. Their objects are abandoned, not drained: a thread may have been in the
+ * middle of a hit path when the process forked, leaving its list half updated. Their
+ * budget is given back. */
+static void drop_other_threads_caches(void)
+{
+    struct thread_cache *own = thread_cache_of_this_thread();
+    for (struct thread_cache *cache = live_caches, *next; cache; cache = next) {
+        next = cache->next;
+        if (cache == own || cache == pthread_getspecific(exit_key))
+            continue;
+        registry_unlink(cache);
+        __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
+    }
+}
+
 void thread_cache_unlock_after_fork(int in_child)
 {
-    if (in_child)
+    if (in_child) {
         lock_reset(&registry_lock);
-    else
+        drop_other_threads_caches();
+    } else
         lock_release(&registry_lock);
 }

@@ -2,81 +2,94 @@
  * thread_cache.h — the front end: per-thread free lists, one per size class.
  *
  * The hit path is in this header, inline: pop or push one object on the calling
- * thread's list for the class — thread-local memory only, no lock, no atomic, no call.
- * The thread's cache is reached through one initial-exec TLS pointer, which is never
- * NULL: before a thread's first allocation it points at a static cache whose lists
- * are all empty and limited to zero objects, so the first malloc and the first free
- * both miss into the slow path, which creates the real cache. That keeps a "not yet
- * created" test off the hit path.
+ * thread's list for the class — thread-local memory only, no lock, no atomic
+ * read-modify-write, no call. The thread's cache is reached through one initial-exec
+ * TLS pointer, which is never NULL: before a thread's first allocation it points at a
+ * static cache whose lists are all empty and have no room, so the first malloc and the
+ * first free both miss into the slow path, which creates the real cache. That keeps a
+ * "not yet created" test off the hit path.
  *
- * Invariant per list: length == number of objects chained from head. The owner keeps
- * length <= max_length, growing max_length only in the slow path ("slow start") up to
- * the class's cache_limit and within the thread's and the process's cache budgets. A
- * drain request from a release pass may set max_length to 0 from another thread; the
- * owner's next slow path then empties the list.
+ * Layout for the hit path: the list heads are an array of pointers and the rooms an
+ * array of 32-bit counts, both indexed by class id, so each is reached with one
+ * scaled-index address (no multiply, no add). room[c] is how many more objects list c
+ * may take: max_length[c] - its length. malloc pops and adds one to room; free pushes
+ * while room is above zero and takes one.
+ *
+ * Static caches are never written by a hit path: malloc misses on their empty heads
+ * before touching room, and free sees room 0 before writing. That is what lets a
+ * release pass send an idle thread into the slow path from another thread: it points
+ * the thread's TLS pointer at the static draining cache (thread_cache.c).
+ *
+ * Invariants for a real cache: room[c] + (objects chained from head[c]) ==
+ * max_length[c] <= the class's cache_limit; class 0 (not a small object) has no head
+ * and no room, so a free that finds class 0 in the pagemap lands in the slow path.
  */
 #ifndef PAGODA_THREAD_CACHE_H
 #define PAGODA_THREAD_CACHE_H
 
 #include "allocator/size_classes.h"
 
-struct free_list {
-    void *head;
-    uint32_t length;
-    uint32_t max_length;
-};
-
 struct thread_cache {
-    struct free_list lists[SIZE_CLASS_MAX_COUNT + 1];    /* indexed by class id */
+    /* The hit path's part. */
+    size_t room[SIZE_CLASS_MAX_COUNT + 1];         /* indexed by class id */
+    void *head[SIZE_CLASS_MAX_COUNT + 1];
     /* Below: touched only by slow paths. */
+    uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
+    uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
     uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */
-    int drain_requested;               /* set by a release pass: empty the whole cache */
+    struct thread_cache **owner_slot;  /* the owning thread's thread_cache_current */
     struct thread_cache *next;         /* on the registry: live caches, or recycled ones */
     struct thread_cache *prev;
-    uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
 };
 
+/* Read by its own thread (and written by a release pass, see above) with relaxed
+ * atomics, which are plain moves. */
 extern __thread struct thread_cache *thread_cache_current __attribute__((tls_model("initial-exec")));
 
-/* Slow paths, in thread_cache.c. */
-void *thread_cache_alloc_miss(unsigned size_class);
-void thread_cache_free_overflow(void *object, unsigned size_class);
-
-/* malloc's hit path: an object of size_class from this thread's list, or the miss. */
-static ALWAYS_INLINE void *thread_cache_alloc(unsigned size_class)
+static ALWAYS_INLINE struct thread_cache *thread_cache_of_this_thread(void)
 {
-    struct free_list *list = &thread_cache_current->lists[size_class];
-    void *object = list->head;
+    return __atomic_load_n(&thread_cache_current, __ATOMIC_RELAXED);
+}
+
+/* Slow paths, in thread_cache.c. */
+void *thread_cache_alloc_miss(size_t size_class);
+void thread_cache_free_overflow(void *object);
+
+/* The hit path of an allocation of a known small class (malloc's is in malloc_path.h). */
+static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
+{
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    void *object = cache->head[size_class];
     if (unlikely(!object))
         return thread_cache_alloc_miss(size_class);
-    list->head = *(void **)object;
-    list->length--;
+    cache->head[size_class] = *(void **)object;
+    cache->room[size_class]++;
     return object;
 }
 
 void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
 
-/* free's hit path: the object goes on this thread's list unless the list is full.
- * (max_length is read atomically because a release pass may lower it to zero from
- * another thread, to send an idle thread's next free into the slow path.)
+/* free's hit path: the object goes on this thread's list if the list has room.
  * Freeing the object that heads the list again — the common double free — would
- * make the list loop on itself; comparing with the head, already loaded, catches it
- * for one compare and branch. */
-static ALWAYS_INLINE void thread_cache_free(void *object, unsigned size_class)
+ * make the list loop on itself; comparing with the head catches it for one compare
+ * and branch. The room test comes first: list 0 (not a small object) has none, and
+ * its head is NULL, so free(NULL) must not reach the compare. */
+static ALWAYS_INLINE void thread_cache_free(void *object, size_t size_class)
 {
-    struct free_list *list = &thread_cache_current->lists[size_class];
-    void *head = list->head;
-    if (unlikely(object == head))
-        thread_cache_report_double_free(object);
-    if (unlikely(list->length >= __atomic_load_n(&list->max_length, __ATOMIC_RELAXED))) {
-        thread_cache_free_overflow(object, size_class);
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    size_t room;
+    if (unlikely(__builtin_sub_overflow(cache->room[size_class], 1, &room))) {
+        thread_cache_free_overflow(object);
         return;
     }
+    void *head = cache->head[size_class];
+    if (unlikely(object == head))
+        thread_cache_report_double_free(object);
+    cache->room[size_class] = room;
     *(void **)object = head;
-    list->head = object;
-    list->length++;
+    cache->head[size_class] = object;
 }
 
 /* Sets up the thread-exit hook; called once during initialisation. */
@@ -92,6 +105,10 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms);
 /* Sums, over all live thread caches, the objects cached per class into counts
  * (indexed by class id); approximate while other threads run. */
 void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1]);
+
+/* The objects on the calling thread's list for size_class, and the list's limit. */
+uint32_t thread_cache_own_length(unsigned size_class);
+uint32_t thread_cache_own_limit(unsigned size_class);
 
 void thread_cache_lock_for_fork(void);
 void thread_cache_unlock_after_fork(int in_child);

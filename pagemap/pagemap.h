@@ -46,6 +46,12 @@ struct pagemap_leaf {
 
 extern struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE] HIDDEN;
 
+/* For free's hit path, a second root: for each leaf, the address of its size_class
+ * array minus the leaf's first page number, so that the class byte of page is at
+ * (bias + page) without masking the page number; 0 where no leaf exists yet. (A leaf
+ * whose bias would be 0 is never kept: pagemap_ensure maps another.) */
+extern uintptr_t pagemap_class_bias[PAGEMAP_ROOT_SIZE] HIDDEN;
+
 static ALWAYS_INLINE struct pagemap_leaf *pagemap_leaf_of_page(uintptr_t page)
 {
     uintptr_t root_index = page >> PAGEMAP_LEAF_BITS;
@@ -54,16 +60,31 @@ static ALWAYS_INLINE struct pagemap_leaf *pagemap_leaf_of_page(uintptr_t page)
     return __atomic_load_n(&pagemap_root[root_index], __ATOMIC_ACQUIRE);
 }
 
+/* The bias of page's leaf (see pagemap_class_bias), or 0 when page has no leaf. */
+static ALWAYS_INLINE uintptr_t pagemap_class_bias_of_page(uintptr_t page)
+{
+    uintptr_t root_index = page >> PAGEMAP_LEAF_BITS;
+    if (unlikely(root_index >= PAGEMAP_ROOT_SIZE))
+        return 0;
+    return __atomic_load_n(&pagemap_class_bias[root_index], __ATOMIC_ACQUIRE);
+}
+
+/* The class byte of page, given its leaf's non-zero bias. */
+static ALWAYS_INLINE unsigned pagemap_class_at(uintptr_t bias, uintptr_t page)
+{
+    return __atomic_load_n((const uint8_t *)(bias + page), __ATOMIC_RELAXED);
+}
+
 /* The size class of the small object at p, or 0 when p is not inside an in-use span of
  * small objects (a large object, a pointer pagoda never handed out, or NULL). Lock
  * free: one root load, one byte load. */
 static ALWAYS_INLINE unsigned pagemap_size_class(const void *p)
 {
     uintptr_t page = page_of(p);
-    struct pagemap_leaf *leaf = pagemap_leaf_of_page(page);
-    if (unlikely(!leaf))
+    uintptr_t bias = pagemap_class_bias_of_page(page);
+    if (unlikely(!bias))
         return 0;
-    return leaf->size_class[page & (PAGEMAP_LEAF_PAGES - 1)];
+    return pagemap_class_at(bias, page);
 }
 
 /* The span recorded for page, or NULL. Lock free; see the staleness note above. */

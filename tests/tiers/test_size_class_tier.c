@@ -96,6 +96,9 @@ START_TEST(test_small_limit_is_one_past_the_last_class)
     install_table(_i);
     ck_assert_uint_eq(size_class_small_limit, (size_t)class_size(size_class_count) + 1);
     ck_assert_uint_eq(size_class_of(size_class_small_limit - 1), size_class_count);
+    /* Above the largest class, up to the largest limit any tuning allows: class 0. */
+    for (size_t n = size_class_small_limit; n <= SIZE_CLASS_MAX_SMALL_LIMIT; n += 8)
+        ck_assert_uint_eq(size_class_of(n), 0);
 }
 END_TEST
 

@@ -39,10 +39,6 @@ static void run_thread(void *(*body)(void *), void *arg)
     ck_assert_int_eq(pthread_join(thread, NULL), 0);
 }
 
-static struct free_list *own_list(unsigned size_class)
-{
-    return &thread_cache_current->lists[size_class];
-}
 
 /* ---- slow start and the class limit ---------------------------------------------- */
 
@@ -65,7 +61,7 @@ static void *watch_slow_start(void *size_arg)
             ck_abort_msg("class %u: limit stuck at %u after %zu objects", size_class, limit, count);
         objects[count++] = pagoda_malloc(info->size);
         at_limit += limit == info->cache_limit;
-        uint32_t now = own_list(size_class)->max_length;
+        uint32_t now = thread_cache_own_limit(size_class);
         if (now == limit)
             continue;
         /* Slow start: from a cache line's worth of objects, +1 per miss up to a batch,
@@ -80,13 +76,13 @@ static void *watch_slow_start(void *size_arg)
     }
     for (size_t i = 0; i < count; i++) {
         pagoda_free(objects[i]);
-        struct free_list *list = own_list(size_class);
-        if (list->length > list->max_length || list->max_length > info->cache_limit)
+        uint32_t length = thread_cache_own_length(size_class), limit = thread_cache_own_limit(size_class);
+        if (length > limit || limit > info->cache_limit)
             ck_abort_msg("class %u: %u objects cached, limit %u, class limit %u", size_class,
-                         list->length, list->max_length, info->cache_limit);
+                         length, limit, info->cache_limit);
     }
     /* An overflowing list sends one batch back: the list stays within a batch of full. */
-    ck_assert_uint_gt(own_list(size_class)->length + info->batch, info->cache_limit);
+    ck_assert_uint_gt(thread_cache_own_length(size_class) + info->batch, info->cache_limit);
     free(objects);
     return NULL;
 }
@@ -105,7 +101,7 @@ static size_t own_cached_bytes(void)
 {
     size_t bytes = 0;
     for (unsigned c = 1; c <= size_class_count; c++)
-        bytes += (size_t)own_list(c)->length * size_class_table[c].size;
+        bytes += (size_t)thread_cache_own_length(c) * size_class_table[c].size;
     return bytes;
 }
 
@@ -202,7 +198,7 @@ struct parked_thread {
 static void report_and_wait(struct parked_thread *parked)
 {
     for (unsigned c = 1; c <= size_class_count; c++)
-        parked->lengths[c] = own_list(c)->length;
+        parked->lengths[c] = thread_cache_own_length(c);
     pthread_barrier_wait(&parked->looked);      /* the lengths are ready */
     pthread_barrier_wait(&parked->looked);      /* the test has looked */
 }
