@@ -4,6 +4,8 @@
  */
 #include "allocator/debug.h"
 
+#include "central/page_heap.h"
+
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
 #include "central/central_list.h"
@@ -68,11 +70,11 @@ static bool page_holds_only(const unsigned char *page, unsigned char byte)
     return true;
 }
 
-void debug_verify_free_pages(uintptr_t first_page, size_t pages)
+void debug_verify_free_pages(const struct span *span)
 {
-    uintptr_t page = first_page, end = first_page + pages;
+    uintptr_t page = span->first_page;
     size_t run;
-    while (pagemap_next_dirty_run(&page, end, &run)) {
+    while (page_heap_next_dirty_run(span, &page, &run)) {
         for (uintptr_t p = page; p < page + run; p++) {
             const unsigned char *bytes = page_address(p);
             if (!page_holds_only(bytes, DEBUG_FREED_BYTE) && !page_holds_only(bytes, 0))

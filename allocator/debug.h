@@ -47,7 +47,8 @@ void debug_load_options(void);
  * there — the freed pattern on every page that was handed out before (dirty), or zeros
  * where the kernel took the page back — so that a write after free to memory the page
  * heap held is caught when the memory is used again. */
-void debug_verify_free_pages(uintptr_t first_page, size_t pages);
+struct span;
+void debug_verify_free_pages(const struct span *span);
 
 /* The slow paths of a small object in the debug mode. */
 void *debug_alloc_small(unsigned size_class);

@@ -57,7 +57,7 @@ EXPORT struct mallinfo2 pagoda_mallinfo2(void)
         .uordblks = stats.in_use_bytes,
         .fordblks = stats.thread_cache_bytes + stats.central_bytes + stats.span_waste_bytes +
                     stats.page_heap_free_bytes + stats.page_heap_released_bytes,
-        .keepcost = stats.page_heap_free_bytes,
+        .keepcost = stats.page_heap_free_bytes + stats.large_thread_cache_bytes,
     };
 }
 

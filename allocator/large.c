@@ -1,7 +1,8 @@
 /*
  * large.c — large objects (large.h), and the zeroing rule that is pagoda's first
- * lesson: calloc never writes zeros over memory known to be zero. The page heap's
- * dirty bits say which pages of a span may hold old data; only those are cleared, and
+ * lesson: calloc never writes zeros over memory known to be zero. The page heap says
+ * which pages of a span may hold old data (page_heap_next_dirty_run); only those are
+ * cleared, and
  * os_zero_pages clears them at a cost in proportion to their resident pages.
  */
 #include "allocator/large.h"
@@ -10,6 +11,7 @@
 #include "allocator/init.h"
 #include "allocator/log.h"
 #include "allocator/release.h"
+#include "allocator/thread_cache.h"
 #include "central/os_memory.h"
 #include "central/page_heap.h"
 #include "pagemap/pagemap.h"
@@ -19,12 +21,22 @@
 
 static void zero_dirty_pages(const struct span *span)
 {
-    uintptr_t page = span->first_page, end = span->first_page + span->pages;
+    uintptr_t page = span->first_page;
     size_t run;
-    while (pagemap_next_dirty_run(&page, end, &run)) {
+    while (page_heap_next_dirty_run(span, &page, &run)) {
         os_zero_pages(page_address(page), run << PAGE_SHIFT);
         page += run;
     }
+}
+
+/* A span from the calling thread's large cache, or NULL. Not in the debug mode, whose
+ * checks live on the page-heap path. */
+static struct span *take_cached(size_t pages, size_t alignment)
+{
+    if (alignment > PAGE_SIZE || pagoda_debug.enabled)
+        return NULL;
+    struct thread_cache *cache = thread_cache_for_slow_path();
+    return cache ? large_cache_take(&cache->large, pages) : NULL;
 }
 
 void *large_alloc(size_t size, size_t alignment, bool zero)
@@ -35,14 +47,18 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
         return NULL;
     }
     size_t pages = (size ? pages_for(size) : 1) + pagoda_debug.guard;
+    struct span *cached = take_cached(pages, alignment);
+    if (cached) {
+        if (zero)        /* its dirty bits are stale: the program wrote to it */
+            os_zero_pages(span_start(cached), cached->pages << PAGE_SHIFT);
+        return span_start(cached);
+    }
     struct span *span = alignment > PAGE_SIZE ? page_heap_alloc_aligned(pages, alignment >> PAGE_SHIFT)
                                               : page_heap_alloc(pages, 0);
     if (unlikely(!span)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (pagoda_debug.poison)
-        debug_verify_free_pages(span->first_page, span->pages);
     if (zero)
         zero_dirty_pages(span);
     if (pagoda_debug.guard)
@@ -76,6 +92,11 @@ size_t large_usable_size(const struct span *span)
 
 void large_free(struct span *span)
 {
+    if (!pagoda_debug.enabled) {
+        struct thread_cache *cache = thread_cache_for_slow_path();
+        if (cache && large_cache_put(&cache->large, span))
+            return;
+    }
     if (pagoda_debug.guard)
         os_protect(page_address(span_last_page(span)), PAGE_SIZE, true);
     if (pagoda_debug.poison)

@@ -45,8 +45,11 @@ void size_classes_init(const struct size_class *classes, int count)
             cls++;
         __atomic_store_n(&size_class_lookup[index], (uint8_t)cls, __ATOMIC_RELAXED);
     }
-    /* Above the largest class: 0, "not small" (the hit path relies on it). */
-    for (size_t index = last_index + 1; index < SIZE_LOOKUP_ENTRIES; index++)
+    /* Above the largest class: 0, "not small" (the hit path relies on it). The table
+     * starts zeroed, so only what an earlier table set needs clearing. */
+    static size_t previous_last_index;
+    for (size_t index = last_index + 1; index <= previous_last_index; index++)
         __atomic_store_n(&size_class_lookup[index], 0, __ATOMIC_RELAXED);
+    previous_last_index = last_index;
     size_class_small_limit = (size_t)classes[count - 1].size + 1;
 }

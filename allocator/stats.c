@@ -67,8 +67,14 @@ void stats_collect(struct pagoda_stats *stats)
 
     struct page_heap_stats heap;
     page_heap_get_stats(&heap);
-    stats->large_in_use_bytes = heap.large_in_use_bytes;
-    stats->in_use_bytes = stats->small_in_use_bytes + heap.large_in_use_bytes;
+    /* Large objects in thread caches are in use for the page heap, free for the program. */
+    size_t large_cached = thread_cache_count_large_cached_bytes();
+    if (large_cached > heap.large_in_use_bytes)
+        large_cached = heap.large_in_use_bytes;
+    stats->large_in_use_bytes = heap.large_in_use_bytes - large_cached;
+    stats->large_thread_cache_bytes = large_cached;
+    stats->thread_cache_bytes += large_cached;
+    stats->in_use_bytes = stats->small_in_use_bytes + stats->large_in_use_bytes;
     stats->page_heap_free_bytes = heap.free_dirty_bytes;
     stats->page_heap_released_bytes = heap.free_bytes - heap.free_dirty_bytes;
     stats->metadata_bytes = metadata_mapped_bytes() + pagemap_mapped_bytes();

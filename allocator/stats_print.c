@@ -125,6 +125,7 @@ static void write_text(struct report *r, const struct pagoda_stats *s)
     text_figure(r, "  small objects", s->small_in_use_bytes);
     text_figure(r, "  large objects", s->large_in_use_bytes);
     text_figure(r, "free in thread caches", s->thread_cache_bytes);
+    text_figure(r, "  large objects kept", s->large_thread_cache_bytes);
     text_figure(r, "free in central lists", s->central_bytes);
     text_figure(r, "span tail waste", s->span_waste_bytes);
     text_figure(r, "page heap free, resident", s->page_heap_free_bytes);
@@ -174,6 +175,7 @@ static void write_json(struct report *r, const struct pagoda_stats *s)
     json_member(r, in, "small_in_use_bytes", s->small_in_use_bytes, next);
     json_member(r, in, "large_in_use_bytes", s->large_in_use_bytes, next);
     json_member(r, in, "thread_cache_bytes", s->thread_cache_bytes, next);
+    json_member(r, in, "large_thread_cache_bytes", s->large_thread_cache_bytes, next);
     json_member(r, in, "central_bytes", s->central_bytes, next);
     json_member(r, in, "span_waste_bytes", s->span_waste_bytes, next);
     json_member(r, in, "page_heap_free_bytes", s->page_heap_free_bytes, next);

@@ -55,7 +55,7 @@ __thread struct thread_cache *thread_cache_current = &uncreated_cache;
 static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
 static struct thread_cache *live_caches;       /* doubly linked through next/prev */
 static struct thread_cache *recycled_caches;   /* singly linked through next */
-static size_t total_capacity_bytes;            /* sum of capacity_bytes of live caches */
+static size_t total_capacity_bytes;    /* capacity_bytes and large-cache bytes of all live caches */
 static pthread_key_t exit_key;
 
 /* ---- budgets --------------------------------------------------------------------- */
@@ -68,6 +68,21 @@ static uint32_t list_length(const struct thread_cache *cache, unsigned size_clas
     return cache->max_length[size_class] - cache->room[size_class];
 }
 
+bool thread_cache_budget_take(size_t bytes)
+{
+    size_t total = __atomic_add_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    if (total > pagoda_config.total_thread_cache_bytes) {
+        __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+        return false;
+    }
+    return true;
+}
+
+void thread_cache_budget_return(size_t bytes)
+{
+    __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+}
+
 /* Raises list's max_length (and room) by `more` objects if both budgets allow it. */
 static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uint32_t more)
 {
@@ -78,13 +93,8 @@ static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uin
     if (!more)
         return false;
     size_t bytes = (size_t)more * info->size;
-    if (cache->capacity_bytes + bytes > pagoda_config.thread_cache_bytes)
+    if (cache->capacity_bytes + bytes > pagoda_config.thread_cache_bytes || !thread_cache_budget_take(bytes))
         return false;
-    size_t total = __atomic_add_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
-    if (total > pagoda_config.total_thread_cache_bytes) {
-        __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
-        return false;
-    }
     cache->capacity_bytes += bytes;
     cache->max_length[size_class] = limit + more;
     cache->room[size_class] += more;
@@ -146,7 +156,7 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
     if (bytes > cache->capacity_bytes)
         bytes = cache->capacity_bytes;
     cache->capacity_bytes -= bytes;
-    __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+    thread_cache_budget_return(bytes);
     uint32_t length = list_length(cache, size_class);
     if (length > max_length) {
         list_release(cache, size_class, length - max_length);
@@ -156,19 +166,22 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
     cache->room[size_class] = max_length - length;
 }
 
-/* Returns every object and the whole budget of a cache. */
+/* Returns every object, large ones included, and the whole budget of a cache. */
 static void cache_empty(struct thread_cache *cache)
 {
     cache_drain(cache);
-    __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
+    large_cache_empty(&cache->large);
+    thread_cache_budget_return(cache->capacity_bytes);
     cache->capacity_bytes = 0;
     for (unsigned c = 1; c <= size_class_count; c++)
         cache->max_length[c] = cache->room[c] = 0;
 }
 
-/* Halves the lists that had no slow path since the last scavenge. */
+/* Halves the lists that had no slow path since the last scavenge, and empties an
+ * unused large cache. */
 static void cache_scavenge(struct thread_cache *cache)
 {
+    large_cache_scavenge(&cache->large);
     for (unsigned c = 1; c <= size_class_count; c++) {
         if (!cache->missed_since_scavenge[c] && cache->max_length[c])
             list_shrink(cache, c, cache->max_length[c] / 2);
@@ -258,16 +271,20 @@ static struct thread_cache *cache_create(void)
     return cache;
 }
 
-/* The cache to use in a slow path, or NULL when operations must bypass caching. */
-static struct thread_cache *cache_for_slow_path(void)
+/* The three static caches have no owner_slot; thread_cache_for_slow_path (inline)
+ * comes here for them. */
+struct thread_cache *thread_cache_for_slow_path_static(struct thread_cache *cache)
 {
-    struct thread_cache *cache = thread_cache_of_this_thread();
     if (cache == &uncreated_cache)
         return cache_create();
     if (cache == &bypass_cache)
         return NULL;
     if (cache == &draining_cache) {
         cache = pthread_getspecific(exit_key);
+        if (!cache) {                  /* the exit hook has already returned it */
+            set_current(&bypass_cache);
+            return NULL;
+        }
         set_current(cache);
         cache_empty(cache);
         cache->last_scavenge_ms = clock_ms();
@@ -281,7 +298,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
 {
     if (unlikely(pagoda_debug.enabled))
         return debug_alloc_small(size_class);
-    struct thread_cache *cache = cache_for_slow_path();
+    struct thread_cache *cache = thread_cache_for_slow_path();
     void *head;
     if (!cache) {
         if (!central_remove_batch(size_class, 1, &head)) {
@@ -328,7 +345,7 @@ NOINLINE void thread_cache_free_overflow(void *object)
         debug_free_small(object, size_class);
         return;
     }
-    struct thread_cache *cache = cache_for_slow_path();
+    struct thread_cache *cache = thread_cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;
         central_insert_batch(size_class, object, 1);
@@ -357,16 +374,13 @@ NOINLINE void thread_cache_free_overflow(void *object)
 
 /* ---- whole-cache operations ---------------------------------------------------------- */
 
-static bool is_real_cache(const struct thread_cache *cache)
-{
-    return cache != &uncreated_cache && cache != &bypass_cache && cache != &draining_cache;
-}
-
 void thread_cache_flush_current(void)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
-    if (is_real_cache(cache))
+    if (cache->owner_slot) {        /* a real cache, not one of the statics */
         cache_drain(cache);
+        large_cache_empty(&cache->large);
+    }
 }
 
 void thread_cache_request_idle_drains(uint64_t idle_before_ms)
@@ -391,6 +405,16 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1])
             counts[c] += room <= max_length ? max_length - room : 0;
         }
     lock_release(&registry_lock);
+}
+
+size_t thread_cache_count_large_cached_bytes(void)
+{
+    size_t bytes = 0;
+    lock_acquire(&registry_lock);
+    for (struct thread_cache *cache = live_caches; cache; cache = cache->next)
+        bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
+    lock_release(&registry_lock);
+    return bytes;
 }
 
 uint32_t thread_cache_own_length(unsigned size_class)
@@ -422,7 +446,7 @@ static void drop_other_threads_caches(void)
         if (cache == own || cache == pthread_getspecific(exit_key))
             continue;
         registry_unlink(cache);
-        __atomic_sub_fetch(&total_capacity_bytes, cache->capacity_bytes, __ATOMIC_RELAXED);
+        thread_cache_budget_return(cache->capacity_bytes + cache->large.reserved);
     }
 }
 
@@ -431,6 +455,11 @@ void thread_cache_unlock_after_fork(int in_child)
     if (in_child) {
         lock_reset(&registry_lock);
         drop_other_threads_caches();
+        /* The child's release passes (and its background thread) start afresh: its
+         * next large-cache operation gives a tick. */
+        struct thread_cache *own = pthread_getspecific(exit_key);
+        if (own)
+            own->large.operations = 0;
     } else
         lock_release(&registry_lock);
 }

@@ -27,6 +27,7 @@
 #ifndef PAGODA_THREAD_CACHE_H
 #define PAGODA_THREAD_CACHE_H
 
+#include "allocator/large_cache.h"
 #include "allocator/size_classes.h"
 
 struct thread_cache {
@@ -37,6 +38,7 @@ struct thread_cache {
     uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
     uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
+    struct large_cache large;          /* freed large spans (large_cache.h) */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
     uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */
     struct thread_cache **owner_slot;  /* the owning thread's thread_cache_current */
@@ -92,6 +94,24 @@ static ALWAYS_INLINE void thread_cache_free(void *object, size_t size_class)
     cache->head[size_class] = object;
 }
 
+struct thread_cache *thread_cache_for_slow_path_static(struct thread_cache *cache);
+
+/* The calling thread's own cache, for a slow path: created on first use, emptied
+ * first if a drain was requested; NULL while operations must bypass caching. Only a
+ * real cache records its owner's TLS slot, so one test tells it from the statics. */
+static inline struct thread_cache *thread_cache_for_slow_path(void)
+{
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    if (likely(cache->owner_slot))
+        return cache;
+    return thread_cache_for_slow_path_static(cache);
+}
+
+/* The process-wide budget of all caches (PAGODA_TOTAL_THREAD_CACHE_BYTES): take
+ * `bytes` of it (false when that would pass the limit), or give them back. */
+bool thread_cache_budget_take(size_t bytes);
+void thread_cache_budget_return(size_t bytes);
+
 /* Sets up the thread-exit hook; called once during initialisation. */
 void thread_cache_init(void);
 
@@ -105,6 +125,9 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms);
 /* Sums, over all live thread caches, the objects cached per class into counts
  * (indexed by class id); approximate while other threads run. */
 void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1]);
+
+/* Bytes of freed large objects in all live thread caches; approximate likewise. */
+size_t thread_cache_count_large_cached_bytes(void);
 
 /* The objects on the calling thread's list for size_class, and the list's limit. */
 uint32_t thread_cache_own_length(unsigned size_class);

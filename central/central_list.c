@@ -69,8 +69,10 @@ static struct span *span_cut(struct central_list *list)
     span->free_count = info->objects;
     span->bitmap_hint = 0;
     span->released = 0;
-    /* Objects will be written: from now on any page may hold data. */
+    /* Objects will be written: from now on any page may hold data, and the pagemap's
+     * bits say which (central release clears them page by page). */
     pagemap_mark_dirty(span->first_page, span->pages);
+    span->dirt = DIRT_BITS;
     for (unsigned w = 0; w < (info->objects + 63) / 64; w++) {
         unsigned first = w * 64;
         uint64_t bits = 0;
@@ -78,10 +80,8 @@ static struct span *span_cut(struct central_list *list)
             bits = info->objects - first >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (info->objects - first)) - 1;
         span->free_bits[w] = bits;
     }
-    if (pagoda_debug.poison) {     /* every free object of a span carries the pattern */
-        debug_verify_free_pages(span->first_page, span->pages);
+    if (pagoda_debug.poison)       /* every free object of a span carries the pattern */
         memset(span_start(span), DEBUG_FREED_BYTE, span->pages << PAGE_SHIFT);
-    }
     list->spans++;
     list->free_in_spans += info->objects;
     span_list_push(&list->partial, span);

@@ -7,13 +7,17 @@
  *     exactly when exact_free[n] is non-empty;
  *   - no two free spans are adjacent (free coalesces eagerly);
  *   - the pagemap invariants of pagemap.h hold for every span.
- * Zero knowledge lives in the pagemap's dirty bits, per page, so splitting and
- * coalescing never lose it: a span is not "zero" or "dirty" as a whole.
+ * Zero knowledge is kept per page, so splitting and coalescing never lose it: by a
+ * span's dirty prefix where that describes it, else by the pagemap's dirty bits
+ * (span.h, "dirt"). Coalescing two spans whose prefixes do not line up (a clean span
+ * before a dirty one, say) writes their bits once and the result uses the bits; a
+ * span that is released wholly becomes a clean prefix span again.
  */
 #include "central/page_heap.h"
 
 #include "allocator/clock.h"
 #include "allocator/config.h"
+#include "allocator/debug.h"
 #include "allocator/lock.h"
 #include "allocator/size_classes.h"
 #include "central/metadata.h"
@@ -130,6 +134,71 @@ static struct span *free_list_find(size_t pages)
     return best;
 }
 
+/* ---- dirty pages --------------------------------------------------------------------- */
+
+static void set_wholly_dirty(struct span *span)
+{
+    span->dirt = DIRT_PREFIX;
+    span->dirty_prefix = span->pages;
+}
+
+static void set_wholly_clean(struct span *span)
+{
+    span->dirt = DIRT_PREFIX;
+    span->dirty_prefix = 0;
+}
+
+/* Writes a prefix span's dirt into the pagemap's bits and switches it to them. */
+static void materialize_dirt(struct span *span)
+{
+    if (span->dirt == DIRT_BITS)
+        return;
+    pagemap_mark_dirty(span->first_page, span->dirty_prefix);
+    pagemap_mark_clean(span->first_page + span->dirty_prefix, span->pages - span->dirty_prefix);
+    span->dirt = DIRT_BITS;
+}
+
+/* Sets `into` (front or back) to describe the dirt of front followed by back, before
+ * their pages are added up: still a prefix when front is wholly dirty or back wholly
+ * clean, the bits otherwise. */
+static void merge_dirt(struct span *into, struct span *front, struct span *back)
+{
+    if (front->dirt == DIRT_PREFIX && back->dirt == DIRT_PREFIX) {
+        if (front->dirty_prefix == front->pages) {
+            into->dirty_prefix = front->pages + back->dirty_prefix;
+            into->dirt = DIRT_PREFIX;
+            return;
+        }
+        if (back->dirty_prefix == 0) {
+            into->dirty_prefix = front->dirty_prefix;
+            into->dirt = DIRT_PREFIX;
+            return;
+        }
+    }
+    materialize_dirt(front);
+    materialize_dirt(back);
+    into->dirt = DIRT_BITS;
+}
+
+static size_t dirty_page_count(const struct span *span)
+{
+    if (span->dirt == DIRT_PREFIX)
+        return span->dirty_prefix;
+    return pagemap_count_dirty(span->first_page, span->pages);
+}
+
+bool page_heap_next_dirty_run(const struct span *span, uintptr_t *page, size_t *count)
+{
+    uintptr_t end = span->first_page + span->pages;
+    if (span->dirt == DIRT_BITS)
+        return pagemap_next_dirty_run(page, end, count);
+    uintptr_t dirty_end = span->first_page + span->dirty_prefix;
+    if (*page >= dirty_end)
+        return false;
+    *count = dirty_end - *page;
+    return true;
+}
+
 /* ---- splitting and coalescing ----------------------------------------------------- */
 
 /* Cuts span (removed from every list) after its first keep_pages pages and returns the
@@ -145,6 +214,12 @@ static struct span *split_tail(struct span *span, size_t keep_pages)
     tail->last_used_ms = span->last_used_ms;
     tail->first_page = span->first_page + keep_pages;
     tail->pages = span->pages - keep_pages;
+    tail->dirt = span->dirt;
+    if (span->dirt == DIRT_PREFIX) {      /* a prefix splits into two prefixes */
+        tail->dirty_prefix = span->dirty_prefix > keep_pages ? span->dirty_prefix - keep_pages : 0;
+        if (span->dirty_prefix > keep_pages)
+            span->dirty_prefix = keep_pages;
+    }
     span->pages = keep_pages;
     pagemap_set_span(tail->first_page, tail);
     pagemap_set_span(span_last_page(tail), tail);
@@ -168,6 +243,7 @@ static void insert_coalesced(struct span *span)
     struct span *prev = span->first_page ? pagemap_span(span->first_page - 1) : NULL;
     if (prev && prev->state == SPAN_FREE && prev->first_page + prev->pages == span->first_page) {
         free_list_remove(prev);
+        merge_dirt(span, prev, span);
         span->first_page = prev->first_page;
         span->pages += prev->pages;
         absorb_neighbour(span, prev);
@@ -175,6 +251,7 @@ static void insert_coalesced(struct span *span)
     struct span *next = pagemap_span(span->first_page + span->pages);
     if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages) {
         free_list_remove(next);
+        merge_dirt(span, span, next);
         span->pages += next->pages;
         absorb_neighbour(span, next);
     }
@@ -228,8 +305,9 @@ static bool grow(size_t pages)
     span->pages = bytes >> PAGE_SHIFT;
     span->last_used_ms = clock_ms();
     span->released = 1;               /* fresh pages are not resident */
+    set_wholly_clean(span);
     mapped_pages += span->pages;
-    insert_coalesced(span);       /* fresh pages are clean: dirty bits stay clear */
+    insert_coalesced(span);
     return true;
 }
 
@@ -260,7 +338,9 @@ static struct span *find_or_grow(size_t pages)
 /* Hands the span out: its pages leave the free pages (and their dirty count). */
 static void publish(struct span *span, unsigned size_class)
 {
-    free_dirty_pages -= pagemap_count_dirty(span->first_page, span->pages);
+    free_dirty_pages -= dirty_page_count(span);
+    if (pagoda_debug.poison)
+        debug_verify_free_pages(span);
     if (size_class) {
         span->state = SPAN_SMALL;
         span->size_class = (uint8_t)size_class;
@@ -329,9 +409,6 @@ struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages)
 
 void page_heap_free(struct span *span)
 {
-    /* The program may have written any page of it. Other spans' bits in the same
-     * words change atomically, so this needs no lock. */
-    pagemap_mark_dirty(span->first_page, span->pages);
     span->last_used_ms = clock_ms();
     span->released = 0;
     lock_acquire(&heap_lock);
@@ -340,6 +417,7 @@ void page_heap_free(struct span *span)
         bitmap_recycle(span);
     } else
         large_in_use_pages -= span->pages;
+    set_wholly_dirty(span);           /* the program may have written any page of it */
     free_dirty_pages += span->pages;
     insert_coalesced(span);
     lock_release(&heap_lock);
@@ -355,7 +433,7 @@ bool page_heap_try_extend(struct span *span, size_t new_pages)
         next->pages >= needed) {
         next = carve(next, needed);
         if (next) {
-            free_dirty_pages -= pagemap_count_dirty(next->first_page, next->pages);
+            free_dirty_pages -= dirty_page_count(next);
             span->pages += next->pages;
             large_in_use_pages += next->pages;
             span_recycle(next);
@@ -373,7 +451,7 @@ void page_heap_shrink(struct span *span, size_t new_pages)
     struct span *tail = split_tail(span, new_pages);
     if (tail) {
         large_in_use_pages -= tail->pages;
-        pagemap_mark_dirty(tail->first_page, tail->pages);
+        set_wholly_dirty(tail);
         tail->last_used_ms = clock_ms();
         tail->released = 0;
         free_dirty_pages += tail->pages;
@@ -389,9 +467,23 @@ void page_heap_shrink(struct span *span, size_t new_pages)
  * later passes from advising them again. */
 static size_t release_span(struct span *span)
 {
-    size_t released = pages_release(span->first_page, span->pages);
+    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
+    size_t released = 0;
+    if (span->dirt == DIRT_PREFIX) {
+        if (span->dirty_prefix && os_release(span_start(span), span->dirty_prefix << PAGE_SHIFT, now_zero) == 0) {
+            released = span->dirty_prefix;
+            if (now_zero)
+                set_wholly_clean(span);
+        }
+    } else {
+        released = pages_release(span->first_page, span->pages);
+        uintptr_t page = span->first_page;
+        size_t run;
+        if (now_zero && !pagemap_next_dirty_run(&page, page + span->pages, &run))
+            set_wholly_clean(span);
+    }
     span->released = 1;
-    if (pagoda_config.release_advice == RELEASE_DONTNEED)
+    if (now_zero)
         free_dirty_pages -= released;
     released_total_pages += released;
     return released;

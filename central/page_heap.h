@@ -22,6 +22,12 @@ struct span *page_heap_alloc(size_t pages, unsigned size_class);
 /* A large-object span whose first page is a multiple of align_pages (a power of two). */
 struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages);
 
+/* Walks the pages of span that may be dirty (not known to read as zero): for a span
+ * just taken from the page heap, or a free one under the page heap's lock. From *page
+ * (a page of the span), finds the next dirty run: sets *page to its start, *count to
+ * its length and returns true, or returns false when there is none. */
+bool page_heap_next_dirty_run(const struct span *span, uintptr_t *page, size_t *count);
+
 /* Takes back an in-use span (large or small); its pages become dirty free pages. */
 void page_heap_free(struct span *span);
 

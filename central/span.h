@@ -13,12 +13,30 @@
  * Invariant for SPAN_SMALL:  free_count == popcount(free_bits), and the span is on its
  * class's partial list exactly when 0 < free_count. (A span with no free object is on
  * no list; one whose objects all come back goes to the page heap at once.)
+ *
+ * Which pages may hold old data ("dirty", as opposed to known to read as zero) is
+ * told in one of two ways, by `dirt`:
+ *   DIRT_PREFIX  the first dirty_prefix pages may be dirty, the rest are zero; the
+ *                pagemap's dirty bits for the span are stale and ignored. This covers
+ *                the spans a heap mostly holds — wholly dirty (just freed), wholly
+ *                clean (fresh from the OS, or released) and a freed block merged with
+ *                fresh pages after it — and it survives splitting, so carving,
+ *                freeing and coalescing them never touch the bitmap;
+ *   DIRT_BITS    the pagemap's dirty bits say it page by page.
+ * Free spans use either; a span of small objects always uses the bits (its central
+ * list marks and clears them page by page); a large span keeps what it had when it
+ * was taken from the page heap, for calloc, and is wholly dirty once freed.
  */
 #ifndef PAGODA_SPAN_H
 #define PAGODA_SPAN_H
 
 #include "allocator/common.h"
 #include "allocator/size_class_gen.h"
+
+enum span_dirt {
+    DIRT_PREFIX = 0,
+    DIRT_BITS,
+};
 
 enum span_state {
     SPAN_UNUSED = 0,   /* a recycled structure, describing nothing */
@@ -44,9 +62,15 @@ struct span {
     uint8_t released;           /* SPAN_FREE: its dirty pages were advised away since it was
                                    freed; SPAN_SMALL: its wholly free pages were examined
                                    and released since objects last left or came back */
+    uint8_t dirt;               /* enum span_dirt (above) */
     uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
-    uint32_t object_count;      /* SPAN_SMALL only */
-    uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */
+    union {
+        struct {
+            uint32_t object_count;      /* SPAN_SMALL only */
+            uint32_t free_count;        /* SPAN_SMALL only: objects free in free_bits */
+        };
+        uint64_t dirty_prefix;          /* SPAN_FREE, SPAN_LARGE with DIRT_PREFIX */
+    };
     uint64_t last_used_ms;      /* SPAN_FREE: when it became free; SPAN_SMALL: when objects
                                    were last taken from it (clock_ms), for release pacing */
     uint64_t *free_bits;        /* SPAN_SMALL: bit i set = object i free; inline_bits, or

@@ -60,7 +60,7 @@ size_t pagoda_release_free_memory(void);
  * filled and `version` to its PAGODA_STATS_VERSION. New fields are only ever appended
  * at the end, so a program built against an older header keeps working. */
 
-#define PAGODA_STATS_VERSION 1
+#define PAGODA_STATS_VERSION 2
 #define PAGODA_STATS_MAX_CLASSES 256
 
 struct pagoda_size_class_stats {
@@ -82,7 +82,7 @@ struct pagoda_stats {
     uint64_t in_use_bytes;              /* held by the program: small + large */
     uint64_t small_in_use_bytes;        /* objects of size classes, at the class size */
     uint64_t large_in_use_bytes;        /* large objects, in whole pages */
-    uint64_t thread_cache_bytes;        /* free objects in thread caches */
+    uint64_t thread_cache_bytes;        /* free objects in thread caches, small and large */
     uint64_t central_bytes;             /* free objects in transfer caches and spans */
     uint64_t span_waste_bytes;          /* tails of small-object spans that fit no object */
     uint64_t page_heap_free_bytes;      /* free pages that may be resident */
@@ -92,6 +92,9 @@ struct pagoda_stats {
     uint64_t released_total_bytes;      /* given back to the OS since start, all told */
     uint64_t size_class_count;          /* entries used in size_classes */
     struct pagoda_size_class_stats size_classes[PAGODA_STATS_MAX_CLASSES]; /* [i]: class i + 1 */
+    /* Since version 2. */
+    uint64_t large_thread_cache_bytes;  /* of thread_cache_bytes: freed large objects kept
+                                           for reuse (the rest is the classes' objects) */
 };
 
 #define PAGODA_STATS_INIT { .size = sizeof(struct pagoda_stats) }

@@ -68,7 +68,7 @@ static void assert_figures_add_up(const struct pagoda_stats *s)
         waste += c->spans * (c->span_pages * 4096 - c->objects_per_span * c->object_size);
     }
     ck_assert_uint_eq(small, s->small_in_use_bytes);
-    ck_assert_uint_eq(thread_cached, s->thread_cache_bytes);
+    ck_assert_uint_eq(thread_cached + s->large_thread_cache_bytes, s->thread_cache_bytes);
     ck_assert_uint_eq(central, s->central_bytes);
     ck_assert_uint_eq(waste, s->span_waste_bytes);
 }

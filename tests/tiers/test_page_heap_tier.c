@@ -11,7 +11,10 @@
  * after a span, and shrink frees its tail; the statistics account for every mapped
  * page (free + large + small = mapped, free dirty <= free) after each step, and
  * page_heap_release_idle(UINT64_MAX) leaves no free dirty page, the released pages
- * reading as zero.
+ * reading as zero. Dirty pages are told by a prefix where that describes a span (a
+ * freed block, fresh pages, the two merged, and the pieces of either when split) and
+ * by the pagemap's bits otherwise; either way each page is dirty exactly when it was
+ * freed after use and not released since.
  */
 #include "tests/tiers/tier_suite.h"
 
@@ -62,6 +65,21 @@ static struct span *free_span_at(uintptr_t page)
     ck_assert(span->first_page <= page && page <= span_last_page(span));
     ck_assert(pagemap_span(span->first_page) == span && pagemap_span(span_last_page(span)) == span);
     return span;
+}
+
+/* The pages of [first, first + count), all inside span, that span calls dirty. */
+static size_t dirty_pages_in(const struct span *span, uintptr_t first, size_t count)
+{
+    size_t dirty = 0, run;
+    uintptr_t page = span->first_page;
+    while (page_heap_next_dirty_run(span, &page, &run)) {
+        uintptr_t low = page > first ? page : first;
+        uintptr_t high = page + run < first + count ? page + run : first + count;
+        if (high > low)
+            dirty += high - low;
+        page += run;
+    }
+    return dirty;
 }
 
 static void setup(void)
@@ -288,7 +306,7 @@ START_TEST(test_reused_dirty_pages_leave_the_free_dirty_count)
     uintptr_t first = a->first_page;
     page_heap_free(a);
     ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(8));
-    ck_assert_uint_eq(pagemap_count_dirty(first, 8), 8);
+    ck_assert_uint_eq(dirty_pages_in(free_span_at(first), first, 8), 8);
     ck_assert_uint_eq(alloc_large(8)->first_page, first);
     ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
     check_accounting(0);
@@ -310,11 +328,61 @@ START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
     ck_assert_uint_eq(after.free_dirty_bytes, 0);
     ck_assert_uint_eq(after.free_bytes, before.free_bytes);
     ck_assert_uint_eq(after.released_total_bytes, before.released_total_bytes + bytes_of(16));
-    ck_assert_uint_eq(pagemap_count_dirty(first, 16), 0);
+    ck_assert_uint_eq(dirty_pages_in(free_span_at(first), first, 16), 0);
     for (size_t i = 0; i < bytes_of(16); i++)
         if (bytes[i])
             ck_abort_msg("byte %zu of a released page reads %#x", i, bytes[i]);
     ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), 0);     /* nothing left */
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_a_freed_block_and_fresh_pages_after_it_make_a_dirty_prefix)
+{
+    struct span *a = alloc_large(8);
+    uintptr_t first = a->first_page;
+    page_heap_free(a);
+    struct span *merged = free_span_at(first);
+    ck_assert_uint_eq(merged->dirt, DIRT_PREFIX);
+    ck_assert_uint_eq(merged->first_page, first);
+    ck_assert_uint_eq(merged->dirty_prefix, 8);
+    ck_assert_uint_gt(merged->pages, 8);
+    struct span *again = alloc_large(8);           /* the same block, wholly dirty */
+    ck_assert_uint_eq(again->first_page, first);
+    ck_assert_uint_eq(again->dirt, DIRT_PREFIX);
+    ck_assert_uint_eq(again->dirty_prefix, 8);
+    struct span *rest = free_span_at(first + 8);   /* the fresh pages, wholly clean */
+    ck_assert_uint_eq(rest->dirt, DIRT_PREFIX);
+    ck_assert_uint_eq(rest->dirty_prefix, 0);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
+    struct span *part = alloc_large(3);            /* a piece of a clean span is clean */
+    ck_assert_uint_eq(dirty_pages_in(part, part->first_page, 3), 0);
+    check_accounting(0);
+}
+END_TEST
+
+START_TEST(test_a_clean_span_before_a_dirty_one_merges_by_the_bits)
+{
+    struct span *a = alloc_large(4), *b = alloc_large(4);
+    alloc_large(1);
+    uintptr_t a_first = a->first_page, b_first = b->first_page;
+    page_heap_free(a);
+    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(4));
+    page_heap_free(b);                        /* clean a, then dirty b: no prefix fits */
+    struct span *merged = free_span_at(a_first);
+    ck_assert_uint_eq(merged->dirt, DIRT_BITS);
+    ck_assert_uint_eq(merged->pages, 8);
+    ck_assert_uint_eq(dirty_pages_in(merged, a_first, 4), 0);
+    ck_assert_uint_eq(dirty_pages_in(merged, b_first, 4), 4);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(4));
+    struct span *head = alloc_large(6);       /* two dirty pages go with it */
+    ck_assert_uint_eq(head->first_page, a_first);
+    ck_assert_uint_eq(dirty_pages_in(head, a_first, 6), 2);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(2));
+    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(2));
+    struct span *tail = free_span_at(a_first + 6);  /* wholly released: a prefix again */
+    ck_assert_uint_eq(tail->dirt, DIRT_PREFIX);
+    ck_assert_uint_eq(tail->dirty_prefix, 0);
     check_accounting(0);
 }
 END_TEST
@@ -343,6 +411,8 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(dirty, setup, NULL);
     tcase_add_test(dirty, test_reused_dirty_pages_leave_the_free_dirty_count);
     tcase_add_test(dirty, test_release_idle_cleans_every_free_page_and_they_read_zero);
+    tcase_add_test(dirty, test_a_freed_block_and_fresh_pages_after_it_make_a_dirty_prefix);
+    tcase_add_test(dirty, test_a_clean_span_before_a_dirty_one_merges_by_the_bits);
     suite_add_tcase(suite, dirty);
     return suite;
 }

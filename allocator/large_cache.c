@@ -1,0 +1,95 @@
+/*
+ * large_cache.c — per-thread caches of freed large spans (large_cache.h).
+ */
+#include "allocator/large_cache.h"
+
+#include "allocator/config.h"
+#include "allocator/log.h"
+#include "allocator/release.h"
+#include "allocator/thread_cache.h"
+#include "central/page_heap.h"
+
+#define RELEASE_TICK_PERIOD 16
+
+static void count_operation(struct large_cache *cache)
+{
+    if (cache->operations++ % RELEASE_TICK_PERIOD == 0)
+        release_tick();
+}
+
+static size_t span_bytes(const struct span *span)
+{
+    return span->pages << PAGE_SHIFT;
+}
+
+/* Takes slot i out of the cache, keeping the others in age order. */
+static struct span *remove_slot(struct large_cache *cache, unsigned i)
+{
+    struct span *span = cache->spans[i];
+    for (unsigned j = i + 1; j < cache->count; j++)
+        cache->spans[j - 1] = cache->spans[j];
+    cache->count--;
+    cache->bytes -= span_bytes(span);
+    return span;
+}
+
+static void evict_oldest(struct large_cache *cache)
+{
+    page_heap_free(remove_slot(cache, 0));
+}
+
+struct span *large_cache_take(struct large_cache *cache, size_t pages)
+{
+    for (unsigned i = cache->count; i-- > 0;) {     /* newest first: warmest in cache */
+        size_t cached = cache->spans[i]->pages;
+        if (cached >= pages && cached - pages <= pages / 8) {
+            cache->used_since_scavenge = true;
+            count_operation(cache);
+            return remove_slot(cache, i);
+        }
+    }
+    if (cache->count) {
+        large_cache_empty(cache);
+        release_tick();
+    }
+    return NULL;
+}
+
+bool large_cache_put(struct large_cache *cache, struct span *span)
+{
+    for (unsigned i = 0; i < cache->count; i++)
+        if (unlikely(cache->spans[i] == span))
+            pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
+    size_t bytes = span_bytes(span);
+    if (bytes > pagoda_config.thread_cache_bytes)
+        return false;
+    while (cache->count && (cache->count == LARGE_CACHE_SLOTS ||
+                            cache->bytes + bytes > pagoda_config.thread_cache_bytes))
+        evict_oldest(cache);
+    size_t needed = cache->bytes + bytes;
+    if (needed > cache->reserved) {
+        if (!thread_cache_budget_take(needed - cache->reserved))
+            return false;
+        cache->reserved = needed;
+    }
+    cache->spans[cache->count++] = span;
+    cache->bytes = needed;
+    cache->used_since_scavenge = true;
+    count_operation(cache);
+    return true;
+}
+
+void large_cache_empty(struct large_cache *cache)
+{
+    while (cache->count)
+        evict_oldest(cache);
+    thread_cache_budget_return(cache->reserved);
+    cache->reserved = 0;
+}
+
+void large_cache_scavenge(struct large_cache *cache)
+{
+    if (!cache->used_since_scavenge)
+        large_cache_empty(cache);
+    cache->used_since_scavenge = false;
+}

@@ -1,0 +1,171 @@
+/*
+ * test_large_cache_tier.c — the per-thread cache of freed large objects
+ * (allocator/large_cache.h), driven through pagoda_malloc / pagoda_free in the calling
+ * thread and observed through thread_cache_count_large_cached_bytes and the page
+ * heap's statistics.
+ *
+ * Invariants checked: a freed large block comes back for a request of its page count
+ * or up to an eighth fewer pages, and not for others; a request that fits nothing
+ * cached empties the cache into the page heap; calloc of a cached block (whose pages
+ * the program wrote) reads zero; the cache never holds more than LARGE_CACHE_SLOTS
+ * blocks nor more than PAGODA_THREAD_CACHE_BYTES, and blocks larger than that go
+ * straight to the page heap; a thread's blocks go back to the page heap when it
+ * exits; statistics count cached blocks as thread-cached, not in use.
+ *
+ * Each test sets PAGODA_RELEASE_DELAY_MS=never, so no scavenge or drain empties the
+ * cache while it is watched.
+ */
+#include "tests/tiers/tier_suite.h"
+
+#include "allocator/init.h"
+#include "allocator/thread_cache.h"
+#include "central/page_heap.h"
+#include "pagoda.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KiB ((size_t)1024)
+#define MiB (1024 * KiB)
+
+static void setup(void)
+{
+    setenv("PAGODA_RELEASE_DELAY_MS", "never", 1);
+    pagoda_initialize();
+}
+
+static size_t cached_bytes(void)
+{
+    return thread_cache_count_large_cached_bytes();
+}
+
+static size_t large_in_use_bytes(void)
+{
+    struct page_heap_stats stats;
+    page_heap_get_stats(&stats);
+    return stats.large_in_use_bytes;
+}
+
+START_TEST(test_a_freed_block_comes_back_for_the_same_pages)
+{
+    char *p = pagoda_malloc(64 * KiB);
+    pagoda_free(p);
+    ck_assert_uint_eq(cached_bytes(), 64 * KiB);
+    ck_assert_ptr_eq(pagoda_malloc(64 * KiB), p);
+    ck_assert_uint_eq(cached_bytes(), 0);
+    pagoda_free(p);
+    /* 15 pages: an eighth of 15 is 1, and the block has 16. */
+    ck_assert_ptr_eq(pagoda_malloc(60 * KiB), p);
+    ck_assert_uint_eq(pagoda_malloc_usable_size(p), 64 * KiB);
+    pagoda_free(p);
+}
+END_TEST
+
+START_TEST(test_a_request_that_fits_nothing_empties_the_cache)
+{
+    char *a = pagoda_malloc(64 * KiB), *b = pagoda_malloc(80 * KiB);
+    pagoda_free(a);
+    pagoda_free(b);
+    ck_assert_uint_eq(cached_bytes(), 144 * KiB);
+    size_t in_use = large_in_use_bytes();
+    void *other = pagoda_malloc(40 * KiB);       /* 10 pages: neither fits */
+    ck_assert_uint_eq(cached_bytes(), 0);
+    /* Back in the page heap, the two blocks merged: the new one is cut from them. */
+    ck_assert_ptr_eq(other, a);
+    /* Both blocks went back to the page heap; only the new one is in use. */
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 144 * KiB + 40 * KiB);
+    pagoda_free(other);
+}
+END_TEST
+
+START_TEST(test_calloc_of_a_written_cached_block_reads_zero)
+{
+    unsigned char *p = pagoda_malloc(256 * KiB);
+    memset(p, 0xab, 256 * KiB);
+    pagoda_free(p);
+    unsigned char *q = pagoda_calloc(1, 256 * KiB);
+    ck_assert_ptr_eq(q, p);
+    for (size_t i = 0; i < 256 * KiB; i++)
+        if (q[i])
+            ck_abort_msg("byte %zu of a calloc'd cached block reads %#x", i, q[i]);
+    pagoda_free(q);
+}
+END_TEST
+
+START_TEST(test_the_cache_keeps_at_most_its_slots)
+{
+    void *blocks[LARGE_CACHE_SLOTS + 3];
+    enum { COUNT = sizeof blocks / sizeof blocks[0] };
+    for (int i = 0; i < COUNT; i++)
+        blocks[i] = pagoda_malloc(64 * KiB);
+    for (int i = 0; i < COUNT; i++)
+        pagoda_free(blocks[i]);
+    ck_assert_uint_eq(cached_bytes(), LARGE_CACHE_SLOTS * 64 * KiB);
+    /* The newest are kept: the last freed comes back first. */
+    ck_assert_ptr_eq(pagoda_malloc(64 * KiB), blocks[COUNT - 1]);
+}
+END_TEST
+
+START_TEST(test_the_cache_keeps_at_most_its_bytes)
+{
+    void *blocks[3];
+    for (int i = 0; i < 3; i++)
+        blocks[i] = pagoda_malloc(2 * MiB);
+    for (int i = 0; i < 3; i++)
+        pagoda_free(blocks[i]);
+    ck_assert_uint_eq(cached_bytes(), 4 * MiB);      /* PAGODA_THREAD_CACHE_BYTES */
+    void *big = pagoda_malloc(8 * MiB);              /* fits nothing: empties the cache */
+    ck_assert_uint_eq(cached_bytes(), 0);
+    pagoda_free(big);                                /* above the budget: not kept */
+    ck_assert_uint_eq(cached_bytes(), 0);
+}
+END_TEST
+
+static void *use_a_block_then_exit(void *unused)
+{
+    (void)unused;
+    pagoda_free(pagoda_malloc(1 * MiB));
+    ck_assert_uint_eq(cached_bytes(), 1 * MiB);
+    return NULL;
+}
+
+START_TEST(test_a_thread_exit_returns_its_blocks)
+{
+    size_t in_use = large_in_use_bytes();
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, use_a_block_then_exit, NULL), 0);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    ck_assert_uint_eq(cached_bytes(), 0);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use);
+}
+END_TEST
+
+START_TEST(test_statistics_count_cached_blocks_as_free)
+{
+    void *kept = pagoda_malloc(128 * KiB), *freed = pagoda_malloc(64 * KiB);
+    pagoda_free(freed);
+    struct pagoda_stats stats = PAGODA_STATS_INIT;
+    ck_assert_int_eq(pagoda_stats_get(&stats), 0);
+    ck_assert_uint_eq(stats.large_thread_cache_bytes, 64 * KiB);
+    ck_assert_uint_eq(stats.large_in_use_bytes, 128 * KiB);
+    ck_assert_uint_ge(stats.thread_cache_bytes, 64 * KiB);
+    pagoda_free(kept);
+}
+END_TEST
+
+Suite *tier_suite(void)
+{
+    Suite *suite = suite_create("large cache");
+    TCase *cache = tcase_create("large cache");
+    tcase_add_checked_fixture(cache, setup, NULL);
+    tcase_add_test(cache, test_a_freed_block_comes_back_for_the_same_pages);
+    tcase_add_test(cache, test_a_request_that_fits_nothing_empties_the_cache);
+    tcase_add_test(cache, test_calloc_of_a_written_cached_block_reads_zero);
+    tcase_add_test(cache, test_the_cache_keeps_at_most_its_slots);
+    tcase_add_test(cache, test_the_cache_keeps_at_most_its_bytes);
+    tcase_add_test(cache, test_a_thread_exit_returns_its_blocks);
+    tcase_add_test(cache, test_statistics_count_cached_blocks_as_free);
+    suite_add_tcase(suite, cache);
+    return suite;
+}
