@@ -66,6 +66,23 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
     return span_start(span);
 }
 
+void *large_alloc_for_growth(size_t size)
+{
+    pagoda_ensure_initialized();
+    if (unlikely(size > MAX_REQUEST_SIZE)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (pagoda_debug.enabled)
+        return large_alloc(size, 0, false);
+    struct span *span = page_heap_alloc_for_growth(pages_for(size));
+    if (unlikely(!span)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return span_start(span);
+}
+
 struct span *large_span_of(const void *p)
 {
     if ((uintptr_t)p & PAGE_MASK)
@@ -105,16 +122,23 @@ void large_free(struct span *span)
     release_tick();
 }
 
+/* Growth in place takes half as many pages again as the block had, where they are
+ * free, so that a block grown a little at a time (a buffer appended to) moves its end
+ * only every so often. Shrinking frees the tail only below half the block (the rule
+ * small objects follow too), so that the headroom survives the next request, which is
+ * about two thirds of the grown block. */
 bool large_resize_in_place(struct span *span, size_t size)
 {
     if (pagoda_debug.guard)        /* the guard page would end up inside the object */
         return false;
     size_t pages = pages_for(size);
-    if (pages == span->pages)
-        return true;
-    if (pages < span->pages) {
-        page_heap_shrink(span, pages);
+    if (pages <= span->pages) {
+        if (pages < span->pages / 2)
+            page_heap_shrink(span, pages);
         return true;
     }
+    size_t with_headroom = span->pages + span->pages / 2;
+    if (with_headroom > pages && page_heap_try_extend(span, with_headroom))
+        return true;
     return page_heap_try_extend(span, pages);
 }

@@ -13,6 +13,10 @@
  * pages are always page-aligned); zeroed when `zero`. NULL + ENOMEM on failure. */
 void *large_alloc(size_t size, size_t alignment, bool zero);
 
+/* A large object of at least size bytes placed where it has room to grow in place:
+ * for realloc. NULL + ENOMEM on failure. */
+void *large_alloc_for_growth(size_t size);
+
 /* The span of the large object starting at p, or NULL when p is not one. */
 struct span *large_span_of(const void *p);
 
@@ -24,8 +28,9 @@ size_t large_usable_size(const struct span *span);
 
 void large_free(struct span *span);
 
-/* Resizes in place when it can: shrinking always, growing when the following pages are
- * free. Returns false when the object must move. */
+/* Resizes in place when it can: shrinking always (freeing the tail only when the
+ * object needs less than half the block), growing when the following pages are free (with
+ * headroom, when they are). Returns false when the object must move. */
 bool large_resize_in_place(struct span *span, size_t size);
 
 #endif /* PAGODA_LARGE_H */

@@ -372,6 +372,34 @@ struct span *page_heap_alloc(size_t pages, unsigned size_class)
     return span;
 }
 
+/* The longest free span of at least `pages` pages, or NULL (only long spans are
+ * looked at: a short one leaves little room to grow anyway). */
+static struct span *longest_free_span(size_t pages)
+{
+    struct span *longest = NULL;
+    for (struct span *span = large_free.head; span; span = span->next)
+        if (span->pages >= pages && (!longest || span->pages > longest->pages))
+            longest = span;
+    return longest;
+}
+
+struct span *page_heap_alloc_for_growth(size_t pages)
+{
+    lock_acquire(&heap_lock);
+    enforce_memory_limit(pages);
+    struct span *span = longest_free_span(pages);
+    if (!span && grow(pages))
+        span = longest_free_span(pages);
+    if (!span)
+        span = free_list_find(pages);
+    if (span)
+        span = carve(span, pages);
+    if (span)
+        publish(span, 0);
+    lock_release(&heap_lock);
+    return span;
+}
+
 struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages)
 {
     if (align_pages <= 1)

@@ -19,6 +19,11 @@
  * memory. */
 struct span *page_heap_alloc(size_t pages, unsigned size_class);
 
+/* A large-object span cut from the front of the longest free span, for an object
+ * expected to grow in place (page_heap_try_extend): best fit would put it where it
+ * has no room. */
+struct span *page_heap_alloc_for_growth(size_t pages);
+
 /* A large-object span whose first page is a multiple of align_pages (a power of two). */
 struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages);
 

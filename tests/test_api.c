@@ -427,6 +427,45 @@ START_TEST(test_realloc_within_class_stays_in_place)
 }
 END_TEST
 
+/* Growing a little at a time copies only every few calls: a move by less than a
+ * quarter leaves room for a quarter more. */
+START_TEST(test_realloc_growing_a_little_gets_headroom)
+{
+    unsigned char *p = malloc(1000);
+    ck_assert_ptr_nonnull(p);
+    size_t usable = malloc_usable_size(p);
+    p = realloc(p, usable + 8);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_ge(malloc_usable_size(p), usable + usable / 4);
+    free(p);
+}
+END_TEST
+
+/* A block grown past 16 KiB becomes a large one with free pages after it, and keeps
+ * growing without moving; shrinking keeps its pages until it needs less than half. */
+START_TEST(test_realloc_grown_block_grows_and_shrinks_in_place)
+{
+    static const size_t sizes[] = { 12 * KiB, 17 * KiB, 20 * KiB, 64 * KiB, 200 * KiB, 1 * MiB };
+    unsigned char *p = malloc(sizes[0]);
+    ck_assert_ptr_nonnull(p);
+    pattern_fill(p, sizes[0], 7);
+    p = realloc(p, sizes[1]);
+    ck_assert_ptr_nonnull(p);
+    unsigned char *first = p;
+    for (size_t i = 2; i < sizeof sizes / sizeof sizes[0]; i++) {
+        p = realloc(p, sizes[i]);
+        ck_assert_msg(p == first, "realloc to %zu moved the grown block", sizes[i]);
+    }
+    ck_assert_uint_eq(pattern_mismatch(p, sizes[0], 7), sizes[0]);
+    size_t usable = malloc_usable_size(p);
+    ck_assert_ptr_eq(realloc(p, usable / 2 + 4096), p);
+    ck_assert_uint_eq(malloc_usable_size(p), usable);
+    ck_assert_ptr_eq(realloc(p, usable / 4), p);
+    ck_assert_uint_eq(malloc_usable_size(p), usable / 4);
+    free(p);
+}
+END_TEST
+
 START_TEST(test_realloc_huge_fails_and_keeps_block)
 {
     unsigned char *p = malloc(200);
@@ -831,6 +870,8 @@ static Suite *api_suite(void)
     tcase_add_test(resize, test_realloc_large_to_small);
     tcase_add_test(resize, test_realloc_large_to_larger);
     tcase_add_test(resize, test_realloc_within_class_stays_in_place);
+    tcase_add_test(resize, test_realloc_growing_a_little_gets_headroom);
+    tcase_add_test(resize, test_realloc_grown_block_grows_and_shrinks_in_place);
     tcase_add_test(resize, test_realloc_huge_fails_and_keeps_block);
     suite_add_tcase(s, resize);
 
