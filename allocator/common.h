@@ -32,7 +32,8 @@
 /* On a declaration of data defined in the library: lets the compiler address it
  * directly (RIP-relative) instead of assuming it might live in another object. */
 #define HIDDEN        __attribute__((visibility("hidden")))
-#define CACHE_ALIGNED __attribute__((aligned(64)))
+#define CACHE_LINE_SIZE 64
+#define CACHE_ALIGNED __attribute__((aligned(CACHE_LINE_SIZE)))
 
 /* Makes the declared function another name of `target` (same translation unit): how
  * malloc, free, … become the pagoda_* functions. A build with

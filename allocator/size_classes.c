@@ -17,7 +17,6 @@ size_t size_class_small_limit;
  * [batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
 #define CACHE_LIST_BYTES (256 * 1024)
 #define CACHE_LIMIT_MAX 8192
-#define CACHE_LINE_SIZE 64
 
 static uint32_t clamp_u32(uint64_t v, uint32_t lo, uint32_t hi)
 {

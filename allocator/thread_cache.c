@@ -45,12 +45,20 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 static struct thread_cache uncreated_cache;
 static struct thread_cache bypass_cache;
 static struct thread_cache draining_cache;
 
 __thread struct thread_cache *thread_cache_current = &uncreated_cache;
+
+/* What a thread has done with a class so far, for its first free and first miss. */
+enum class_use {
+    CLASS_UNUSED = 0,
+    CLASS_FREED_ONCE,       /* its first free went back to the central list */
+    CLASS_ALLOCATED,        /* it has had a miss: its first batch came */
+};
 
 static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
 static struct thread_cache *live_caches;       /* doubly linked through next/prev */
@@ -258,6 +266,7 @@ static struct thread_cache *cache_create(void)
     }
     cache->last_scavenge_ms = clock_ms();
     __atomic_store_n(&cache->last_slow_path_ms, cache->last_scavenge_ms, __ATOMIC_RELAXED);
+    memset(cache->class_use, CLASS_UNUSED, sizeof cache->class_use);
     cache->owner_slot = &thread_cache_current;
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
@@ -320,7 +329,10 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     unsigned want = limit < info->batch ? limit : info->batch;
     if (want == 0)
         want = 1;
-    unsigned got = central_remove_batch(size_class, want, &head);
+    unsigned got = cache->class_use[size_class] == CLASS_ALLOCATED
+                       ? central_remove_batch(size_class, want, &head)
+                       : central_remove_first_batch(size_class, want, &head);
+    cache->class_use[size_class] = CLASS_ALLOCATED;
     if (!got) {
         errno = ENOMEM;
         return NULL;
@@ -357,6 +369,17 @@ NOINLINE void thread_cache_free_overflow(void *object)
     const struct size_class_info *info = &size_class_table[size_class];
     if (cache->max_length[size_class] < info->batch)
         grow_list_limit(cache, size_class, 1);
+    if (cache->class_use[size_class] == CLASS_UNUSED) {
+        /* The first object a thread frees in a class it has not allocated from goes
+         * back (a thread starting with a free of an object handed to it would
+         * otherwise reuse that object, in a cache line its maker's neighbours share:
+         * false sharing). Its first miss takes a line of its own instead. */
+        cache->class_use[size_class] = CLASS_FREED_ONCE;
+        *(void **)object = NULL;
+        central_insert_batch(size_class, object, 1);
+        release_tick();
+        return;
+    }
     if (cache->room[size_class] == 0) {           /* still full: a batch goes back first */
         uint32_t length = list_length(cache, size_class);
         list_release(cache, size_class, length < info->batch ? length : info->batch);

@@ -120,6 +120,34 @@ static unsigned span_take(struct span *span, unsigned want, size_t object_size, 
     return taken;
 }
 
+/* Takes the objects of the first cache line of span whose objects are all free — line
+ * objects of object_size, line * object_size == CACHE_LINE_SIZE, so lines start at
+ * multiples of line within each bitmap word — onto the chain ending at *tail_link.
+ * Returns false, taking nothing, when span has no such line. */
+static bool span_take_free_line(struct span *span, unsigned line, size_t object_size, void ***tail_link)
+{
+    uint64_t mask = line == 64 ? ~(uint64_t)0 : ((uint64_t)1 << line) - 1;
+    unsigned words = (span->object_count + 63) / 64;
+    for (unsigned w = span->bitmap_hint; w < words; w++) {
+        uint64_t bits = span->free_bits[w];
+        for (unsigned shift = 0; bits && shift < 64; shift += line) {
+            if (((bits >> shift) & mask) != mask)
+                continue;
+            span->free_bits[w] &= ~(mask << shift);
+            span->free_count -= line;
+            span->last_used_ms = clock_ms();
+            char *first = (char *)span_start(span) + (size_t)(w * 64 + shift) * object_size;
+            for (unsigned i = 0; i < line; i++) {
+                void *object = first + i * object_size;
+                **tail_link = object;
+                *tail_link = (void **)object;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Stops the process; the list's lock is released first, so that a SIGABRT handler
  * that allocates does not deadlock on it. */
 static COLD void report_bad_free(struct central_list *list, void *object, const char *why)
@@ -180,6 +208,24 @@ static void give_back_chain(struct central_list *list, void *head, unsigned coun
 
 /* ---- batches ------------------------------------------------------------------------- */
 
+/* Takes up to want - count more objects from the partial spans (cutting new ones as
+ * needed) onto the chain; returns the new count. Under the list's lock. */
+static unsigned take_from_spans(struct central_list *list, unsigned want, unsigned count, void ***tail_link)
+{
+    size_t object_size = size_class_table[list->size_class].size;
+    while (count < want) {
+        struct span *span = list->partial.head;
+        if (!span && !(span = span_cut(list)))
+            break;
+        unsigned taken = span_take(span, want - count, object_size, tail_link);
+        count += taken;
+        list->free_in_spans -= taken;
+        if (!span->free_count)
+            span_list_remove(&list->partial, span);
+    }
+    return count;
+}
+
 unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
 {
     struct central_list *list = &central_lists[size_class];
@@ -190,20 +236,41 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
         lock_release(&list->lock);
         return want;
     }
-    size_t object_size = size_class_table[size_class].size;
     void *chain = NULL;
     void **tail_link = &chain;
-    unsigned count = 0;
-    while (count < want) {
-        struct span *span = list->partial.head;
-        if (!span && !(span = span_cut(list)))
+    unsigned count = take_from_spans(list, want, 0, &tail_link);
+    *tail_link = NULL;
+    lock_release(&list->lock);
+    *head = chain;
+    return count;
+}
+
+/* The partial spans searched for a free line: the few at the head, which allocation
+ * is using anyway. */
+#define FREE_LINE_SPANS 4
+
+unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head)
+{
+    const struct size_class_info *info = &size_class_table[size_class];
+    unsigned line = info->line_objects;
+    if (line < 2 || line > want || line * info->size != CACHE_LINE_SIZE)
+        return central_remove_batch(size_class, want, head);
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    void *chain = NULL;
+    void **tail_link = &chain;
+    unsigned count = 0, searched = 0;
+    for (struct span *span = list->partial.head; span && searched < FREE_LINE_SPANS;
+         span = span->next, searched++) {
+        if (span_take_free_line(span, line, info->size, &tail_link)) {
+            count = line;
+            list->free_in_spans -= line;
+            if (!span->free_count)
+                span_list_remove(&list->partial, span);
             break;
-        unsigned taken = span_take(span, want - count, object_size, &tail_link);
-        count += taken;
-        list->free_in_spans -= taken;
-        if (!span->free_count)
-            span_list_remove(&list->partial, span);
+        }
     }
+    count = take_from_spans(list, want, count, &tail_link);
     *tail_link = NULL;
     lock_release(&list->lock);
     *head = chain;

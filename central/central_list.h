@@ -22,6 +22,12 @@ void central_init(void);
  * refuses memory) and their chain in *head. */
 unsigned central_remove_batch(unsigned size_class, unsigned want, void **head);
 
+/* The same, for a thread's first batch of a class: the chain starts with a whole
+ * cache line of objects none of which is in use (when the class's objects tile cache
+ * lines and a partial span has such a line), so that the object the thread uses first
+ * shares no line with objects other threads write. */
+unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head);
+
 /* Gives back `count` objects of class `size_class`, chained from head. A pointer that
  * is not the start of a live object of that class, or that is already free in its
  * span, stops the process with a message naming it. */

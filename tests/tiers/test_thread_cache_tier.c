@@ -277,6 +277,42 @@ START_TEST(test_a_thread_that_only_frees_returns_its_cache_at_exit)
 }
 END_TEST
 
+/* ---- false sharing at a thread's start ---------------------------------------------- */
+
+struct handoff {
+    void *handed;       /* allocated by the main thread, freed by the worker */
+    void *got;          /* the worker's first allocation of the same size */
+};
+
+static void *free_handed_then_allocate(void *arg)
+{
+    struct handoff *handoff = arg;
+    pagoda_free(handoff->handed);
+    handoff->got = pagoda_malloc(8);
+    return NULL;
+}
+
+/* Hoard's cache-scratch pattern: a thread frees an object its maker handed it, then
+ * allocates the same size. It must not get that object back (its cache line holds the
+ * maker's other objects), nor any object in a line an object in use shares. */
+START_TEST(test_a_thread_does_not_reuse_an_object_handed_to_it)
+{
+    start_pagoda(NULL);
+    enum { COUNT = 8 };
+    void *objects[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        objects[i] = pagoda_malloc(8);
+    struct handoff handoff = { .handed = objects[1] };
+    run_thread(free_handed_then_allocate, &handoff);
+    ck_assert_ptr_ne(handoff.got, objects[1]);
+    uintptr_t line = (uintptr_t)handoff.got / 64;
+    for (int i = 0; i < COUNT; i++)
+        if (i != 1 && (uintptr_t)objects[i] / 64 == line)
+            ck_abort_msg("the thread's object %p shares a cache line with object %d (%p)",
+                         handoff.got, i, objects[i]);
+}
+END_TEST
+
 Suite *tier_suite(void)
 {
     Suite *suite = suite_create("thread caches");
@@ -287,6 +323,9 @@ Suite *tier_suite(void)
                         sizeof budgets / sizeof budgets[0]);
     tcase_add_test(limits, test_the_budget_is_what_holds_the_cache_back);
     suite_add_tcase(suite, limits);
+    TCase *sharing = tcase_create("false sharing");
+    tcase_add_test(sharing, test_a_thread_does_not_reuse_an_object_handed_to_it);
+    suite_add_tcase(suite, sharing);
     TCase *exits = tcase_create("thread exit");
     tcase_add_test(exits, test_thread_exit_returns_everything_cached);
     tcase_add_test(exits, test_a_thread_that_only_frees_returns_its_cache_at_exit);
