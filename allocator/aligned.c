@@ -23,20 +23,25 @@ static bool is_power_of_two(size_t x)
     return x && !(x & (x - 1));
 }
 
+/* The size class that meets alignment (a power of two above MIN_ALIGNMENT) for size,
+ * among those below small_limit, or 0 when none does. */
+static unsigned aligned_class(size_t alignment, size_t size, size_t small_limit)
+{
+    size_t wanted = size < alignment ? alignment : size;
+    if (alignment > PAGE_SIZE || wanted >= small_limit)
+        return 0;
+    return size_class_aligned_to(size_class_of(wanted), alignment);
+}
+
 /* alignment: a power of two. */
 static void *aligned_allocate(size_t alignment, size_t size)
 {
     if (alignment <= MIN_ALIGNMENT)
         return malloc_inline(size < alignment ? alignment : size);
     pagoda_ensure_initialized();
-    if (alignment <= PAGE_SIZE && size < size_class_small_limit) {
-        size_t wanted = size < alignment ? alignment : size;
-        if (wanted < size_class_small_limit) {
-            for (unsigned c = size_class_of(wanted); c <= size_class_count; c++)
-                if (size_class_table[c].size % alignment == 0)
-                    return thread_cache_alloc(c);
-        }
-    }
+    unsigned c = aligned_class(alignment, size, size_class_small_limit);
+    if (c)
+        return thread_cache_alloc(c);
     return large_alloc(size < size_class_small_limit ? size_class_small_limit : size, alignment, false);
 }
 
@@ -44,6 +49,18 @@ EXPORT int pagoda_posix_memalign(void **out, size_t alignment, size_t size)
 {
     if (!is_power_of_two(alignment) || alignment % sizeof(void *))
         return EINVAL;
+    /* The hit path first: a cached object of a class that meets the alignment needs
+     * no errno to be saved (posix_memalign must leave errno alone; only slow paths
+     * can set it). The fast-path limit, published with the tables, is 0 before
+     * start-up and in the debug mode. */
+    if (alignment > MIN_ALIGNMENT) {
+        unsigned c = aligned_class(alignment, size, malloc_fast_limit());
+        void *p = c ? thread_cache_pop(c) : NULL;
+        if (likely(p)) {
+            *out = p;
+            return 0;
+        }
+    }
     int saved_errno = errno;
     void *p = aligned_allocate(alignment, size);
     errno = saved_errno;

@@ -5,6 +5,7 @@
 #include "allocator/size_classes.h"
 
 uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES];
+uint8_t size_class_aligned[SIZE_CLASS_MAX_COUNT + 1][ALIGNED_SHIFTS];
 struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
 unsigned size_class_count;
 size_t size_class_small_limit;
@@ -50,5 +51,11 @@ void size_classes_init(const struct size_class *classes, int count)
     for (size_t index = last_index + 1; index <= previous_last_index; index++)
         __atomic_store_n(&size_class_lookup[index], 0, __ATOMIC_RELAXED);
     previous_last_index = last_index;
+    for (int c = count; c >= 1; c--)
+        for (unsigned k = 0; k < ALIGNED_SHIFTS; k++) {
+            size_t alignment = (size_t)1 << (k + ALIGNED_SHIFT_MIN);
+            size_class_aligned[c][k] = size_class_table[c].size % alignment == 0 ? (uint8_t)c
+                                     : c < count ? size_class_aligned[c + 1][k] : 0;
+        }
     size_class_small_limit = (size_t)classes[count - 1].size + 1;
 }

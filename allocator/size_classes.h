@@ -32,6 +32,11 @@ struct size_class_info {
 };
 
 extern uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES] HIDDEN;
+
+/* Alignments from 32 B to the page size, as shifts, for size_class_aligned_to. */
+#define ALIGNED_SHIFT_MIN 5
+#define ALIGNED_SHIFTS (PAGE_SHIFT - ALIGNED_SHIFT_MIN + 1)
+extern uint8_t size_class_aligned[SIZE_CLASS_MAX_COUNT + 1][ALIGNED_SHIFTS] HIDDEN;
 extern struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1] HIDDEN;
 extern unsigned size_class_count HIDDEN;
 /* One more than the largest small object: requests below it take a size class, the
@@ -52,6 +57,13 @@ static ALWAYS_INLINE size_t size_class_lookup_index(size_t size)
 static ALWAYS_INLINE unsigned size_class_of(size_t size)
 {
     return __atomic_load_n(&size_class_lookup[size_class_lookup_index(size)], __ATOMIC_RELAXED);
+}
+
+/* The first class from size_class on whose size is a multiple of alignment (a power
+ * of two from 32 to PAGE_SIZE), so that all its objects are aligned to it; 0 if none. */
+static inline unsigned size_class_aligned_to(unsigned size_class, size_t alignment)
+{
+    return size_class_aligned[size_class][__builtin_ctzl(alignment) - ALIGNED_SHIFT_MIN];
 }
 
 /* The object's index within its span, from its byte offset. */

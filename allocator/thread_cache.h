@@ -72,6 +72,18 @@ static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
     return object;
 }
 
+/* The same hit path with no miss: NULL when the list is empty. */
+static ALWAYS_INLINE void *thread_cache_pop(size_t size_class)
+{
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    void *object = cache->head[size_class];
+    if (likely(object)) {
+        cache->head[size_class] = *(void **)object;
+        cache->room[size_class]++;
+    }
+    return object;
+}
+
 void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
 
 /* free's hit path: the object goes on this thread's list if the list has room.
