@@ -66,6 +66,9 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
     return span_start(span);
 }
 
+/* A block freed into the thread's large cache is resident: reused for the growing
+ * object and cut to size, its tail going back to the page heap, where it stays free
+ * for the object to grow into. Otherwise the front of the longest free span. */
 void *large_alloc_for_growth(size_t size)
 {
     pagoda_ensure_initialized();
@@ -75,7 +78,15 @@ void *large_alloc_for_growth(size_t size)
     }
     if (pagoda_debug.enabled)
         return large_alloc(size, 0, false);
-    struct span *span = page_heap_alloc_for_growth(pages_for(size));
+    size_t pages = pages_for(size);
+    struct thread_cache *cache = thread_cache_for_slow_path();
+    struct span *span = cache ? large_cache_take_longest(&cache->large, pages) : NULL;
+    if (span) {
+        if (span->pages > pages)
+            page_heap_shrink(span, pages);
+        return span_start(span);
+    }
+    span = page_heap_alloc_for_growth(pages);
     if (unlikely(!span)) {
         errno = ENOMEM;
         return NULL;

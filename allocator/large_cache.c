@@ -55,6 +55,20 @@ struct span *large_cache_take(struct large_cache *cache, size_t pages)
     return NULL;
 }
 
+struct span *large_cache_take_longest(struct large_cache *cache, size_t pages)
+{
+    unsigned longest = LARGE_CACHE_SLOTS;
+    for (unsigned i = 0; i < cache->count; i++)
+        if (cache->spans[i]->pages >= pages &&
+            (longest == LARGE_CACHE_SLOTS || cache->spans[i]->pages > cache->spans[longest]->pages))
+            longest = i;
+    if (longest == LARGE_CACHE_SLOTS)
+        return NULL;
+    cache->used_since_scavenge = true;
+    count_operation(cache);
+    return remove_slot(cache, longest);
+}
+
 bool large_cache_put(struct large_cache *cache, struct span *span)
 {
     for (unsigned i = 0; i < cache->count; i++)

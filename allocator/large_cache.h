@@ -40,6 +40,10 @@ struct large_cache {
 /* A cached span that fits a request of `pages` pages, or NULL. */
 struct span *large_cache_take(struct large_cache *cache, size_t pages);
 
+/* The longest cached span of at least `pages` pages, or NULL: for an object that is to
+ * grow (its memory is resident, and it has room). */
+struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
+
 /* Keeps a freed large span; false when it does not fit the budgets (the caller then
  * frees it to the page heap). Older spans may go back to the page heap to make room. */
 bool large_cache_put(struct large_cache *cache, struct span *span);
