@@ -38,13 +38,9 @@ static ALWAYS_INLINE void *malloc_inline(size_t size)
 {
     if (unlikely(size > SIZE_CLASS_MAX_SMALL_LIMIT))
         return malloc_slow_path(size);
-    size_t size_class = size_class_of(size);
-    struct thread_cache *cache = thread_cache_of_this_thread();
-    void *object = cache->head[size_class];
+    void *object = thread_cache_pop(size_class_of(size));
     if (unlikely(!object))
         return malloc_miss(size);
-    cache->head[size_class] = *(void **)object;
-    cache->room[size_class]++;
     return object;
 }
 

@@ -60,19 +60,8 @@ static ALWAYS_INLINE struct thread_cache *thread_cache_of_this_thread(void)
 void *thread_cache_alloc_miss(size_t size_class);
 void thread_cache_free_overflow(void *object);
 
-/* The hit path of an allocation of a known small class (malloc's is in malloc_path.h). */
-static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
-{
-    struct thread_cache *cache = thread_cache_of_this_thread();
-    void *object = cache->head[size_class];
-    if (unlikely(!object))
-        return thread_cache_alloc_miss(size_class);
-    cache->head[size_class] = *(void **)object;
-    cache->room[size_class]++;
-    return object;
-}
-
-/* The same hit path with no miss: NULL when the list is empty. */
+/* Pops an object off this thread's list for size_class; NULL when the list is empty
+ * (the caller then takes its slow path). */
 static ALWAYS_INLINE void *thread_cache_pop(size_t size_class)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
@@ -81,6 +70,15 @@ static ALWAYS_INLINE void *thread_cache_pop(size_t size_class)
         cache->head[size_class] = *(void **)object;
         cache->room[size_class]++;
     }
+    return object;
+}
+
+/* The hit path of an allocation of a known small class (malloc's is in malloc_path.h). */
+static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
+{
+    void *object = thread_cache_pop(size_class);
+    if (unlikely(!object))
+        return thread_cache_alloc_miss(size_class);
     return object;
 }
 
