@@ -118,6 +118,8 @@ size_t large_usable_size(const struct span *span)
     return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
 }
 
+/* free() must not change errno: nothing here makes a system call that could, but the
+ * debug mode's mprotect (release_tick keeps errno itself). */
 void large_free(struct span *span)
 {
     if (!pagoda_debug.enabled) {
@@ -125,8 +127,11 @@ void large_free(struct span *span)
         if (cache && large_cache_put(&cache->large, span))
             return;
     }
-    if (pagoda_debug.guard)
+    if (pagoda_debug.guard) {
+        int saved_errno = errno;
         os_protect(page_address(span_last_page(span)), PAGE_SIZE, true);
+        errno = saved_errno;
+    }
     if (pagoda_debug.poison)
         memset(span_start(span), DEBUG_FREED_BYTE, large_usable_size(span));
     page_heap_free(span);

@@ -57,17 +57,16 @@ EXPORT void *pagoda_malloc(size_t size)
     return malloc_inline(size);
 }
 
-/* Frees what the hit path does not: NULL, large objects, invalid pointers. */
+/* Frees what the hit path does not: NULL, large objects, invalid pointers. (errno is
+ * left alone: large_free keeps it, as free must.) */
 NOINLINE void free_slow_path(void *p)
 {
     if (!p)
         return;
-    int saved_errno = errno;
     struct span *span = large_span_of(p);
     if (unlikely(!span))
         report_invalid_pointer("free", p);
     large_free(span);
-    errno = saved_errno;
 }
 
 /* The class byte goes straight to the thread cache, even when it is 0 (not a small
