@@ -88,18 +88,43 @@ static struct span *span_cut(struct central_list *list)
     return span;
 }
 
-/* Moves up to `want` objects from span onto the chain ending at *tail_link, in address
- * order; returns how many. */
-static unsigned span_take(struct span *span, unsigned want, size_t object_size, void ***tail_link)
+/* Appends object to the chain whose last link is *tail_link. */
+static void chain_append(void ***tail_link, void *object)
 {
-    char *base = span_start(span);
+    **tail_link = object;
+    *tail_link = (void **)object;
+}
+
+/* Before objects leave span (on its class's partial list): its pages may be written
+ * again, so a span whose free pages were released (they read as zero) gets its dirty
+ * bits back and leaves the released tail of the list for its head. */
+static void span_begin_take(struct central_list *list, struct span *span)
+{
     span->last_used_ms = clock_ms();
     if (span->released) {
-        /* Some of its pages were given back and read as zero; once objects leave, any
-         * page may be written again. */
         pagemap_mark_dirty(span->first_page, span->pages);
         span->released = 0;
+        span_list_remove(&list->partial, span);
+        span_list_push(&list->partial, span);
     }
+}
+
+/* After `taken` objects left span: the list's count, and a span with no free object
+ * leaves the partial list. */
+static void span_end_take(struct central_list *list, struct span *span, unsigned taken)
+{
+    list->free_in_spans -= taken;
+    if (!span->free_count)
+        span_list_remove(&list->partial, span);
+}
+
+/* Moves up to `want` objects from span onto the chain ending at *tail_link, in address
+ * order; returns how many. */
+static unsigned span_take(struct central_list *list, struct span *span, unsigned want, size_t object_size,
+                          void ***tail_link)
+{
+    char *base = span_start(span);
+    span_begin_take(list, span);
     unsigned taken = 0;
     unsigned w = span->bitmap_hint;
     while (taken < want && span->free_count) {
@@ -111,12 +136,11 @@ static unsigned span_take(struct span *span, unsigned want, size_t object_size, 
         unsigned bit = (unsigned)__builtin_ctzll(bits);
         span->free_bits[w] = bits & (bits - 1);
         span->free_count--;
-        void *object = base + (size_t)(w * 64 + bit) * object_size;
-        **tail_link = object;
-        *tail_link = (void **)object;
+        chain_append(tail_link, base + (size_t)(w * 64 + bit) * object_size);
         taken++;
     }
     span->bitmap_hint = (uint16_t)w;
+    span_end_take(list, span, taken);
     return taken;
 }
 
@@ -124,7 +148,8 @@ static unsigned span_take(struct span *span, unsigned want, size_t object_size, 
  * objects of object_size, line * object_size == CACHE_LINE_SIZE, so lines start at
  * multiples of line within each bitmap word — onto the chain ending at *tail_link.
  * Returns false, taking nothing, when span has no such line. */
-static bool span_take_free_line(struct span *span, unsigned line, size_t object_size, void ***tail_link)
+static bool span_take_free_line(struct central_list *list, struct span *span, unsigned line,
+                                size_t object_size, void ***tail_link)
 {
     uint64_t mask = line == 64 ? ~(uint64_t)0 : ((uint64_t)1 << line) - 1;
     unsigned words = (span->object_count + 63) / 64;
@@ -133,15 +158,13 @@ static bool span_take_free_line(struct span *span, unsigned line, size_t object_
         for (unsigned shift = 0; bits && shift < 64; shift += line) {
             if (((bits >> shift) & mask) != mask)
                 continue;
+            span_begin_take(list, span);
             span->free_bits[w] &= ~(mask << shift);
             span->free_count -= line;
-            span->last_used_ms = clock_ms();
             char *first = (char *)span_start(span) + (size_t)(w * 64 + shift) * object_size;
-            for (unsigned i = 0; i < line; i++) {
-                void *object = first + i * object_size;
-                **tail_link = object;
-                *tail_link = (void **)object;
-            }
+            for (unsigned i = 0; i < line; i++)
+                chain_append(tail_link, first + i * object_size);
+            span_end_take(list, span, line);
             return true;
         }
     }
@@ -217,11 +240,7 @@ static unsigned take_from_spans(struct central_list *list, unsigned want, unsign
         struct span *span = list->partial.head;
         if (!span && !(span = span_cut(list)))
             break;
-        unsigned taken = span_take(span, want - count, object_size, tail_link);
-        count += taken;
-        list->free_in_spans -= taken;
-        if (!span->free_count)
-            span_list_remove(&list->partial, span);
+        count += span_take(list, span, want - count, object_size, tail_link);
     }
     return count;
 }
@@ -262,11 +281,8 @@ unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **h
     unsigned count = 0, searched = 0;
     for (struct span *span = list->partial.head; span && searched < FREE_LINE_SPANS;
          span = span->next, searched++) {
-        if (span_take_free_line(span, line, info->size, &tail_link)) {
+        if (span_take_free_line(list, span, line, info->size, &tail_link)) {
             count = line;
-            list->free_in_spans -= line;
-            if (!span->free_count)
-                span_list_remove(&list->partial, span);
             break;
         }
     }

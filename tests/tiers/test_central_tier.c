@@ -277,6 +277,26 @@ START_TEST(test_a_single_free_through_central_free_object_is_quiet)
 }
 END_TEST
 
+/* A thread's first batch may take a free cache line from a span a release pass has
+ * examined (and marked released). Objects leaving a span make it an ordinary span
+ * again, whichever way they leave, so that the next release pass looks at it. */
+START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
+{
+    unsigned size_class = size_class_of(8);
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head), 1);
+    struct span *span = pagemap_span(page_of(head));
+    central_release_idle(size_class, UINT64_MAX);
+    ck_assert_uint_eq(span->released, 1);
+    void *line = NULL;
+    unsigned want = info_of(size_class)->line_objects;
+    ck_assert_uint_eq(central_remove_first_batch(size_class, want, &line), want);
+    ck_assert_ptr_eq(pagemap_span(page_of(line)), span);
+    ck_assert_uint_eq(span->released, 0);
+    ck_assert_uint_eq((uintptr_t)line % CACHE_LINE_SIZE, 0);
+}
+END_TEST
+
 Suite *tier_suite(void)
 {
     Suite *suite = suite_create("central lists");
@@ -292,6 +312,7 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(spans, setup, NULL);
     tcase_add_loop_test(spans, test_a_span_whose_objects_all_come_back_returns_to_the_page_heap, 1, end);
     tcase_add_loop_test(spans, test_stats_agree_with_objects_taken_and_given_back, 1, end);
+    tcase_add_test(spans, test_a_first_batch_from_a_released_span_unmarks_it);
     suite_add_tcase(suite, spans);
     TCase *misuse = tcase_create("misuse");
     tcase_add_checked_fixture(misuse, setup, NULL);
