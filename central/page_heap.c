@@ -324,12 +324,14 @@ static void enforce_memory_limit(size_t pages)
         release_free_spans(UINT64_MAX);
 }
 
-static struct span *find_or_grow(size_t pages)
+/* A free span of at least `pages` pages chosen by find, growing the heap once when
+ * find has none. */
+static struct span *find_or_grow(size_t pages, struct span *(*find)(size_t pages))
 {
     enforce_memory_limit(pages);
-    struct span *span = free_list_find(pages);
+    struct span *span = find(pages);
     if (!span && grow(pages))
-        span = free_list_find(pages);
+        span = find(pages);
     return span;
 }
 
@@ -356,7 +358,7 @@ static void publish(struct span *span, unsigned size_class)
 struct span *page_heap_alloc(size_t pages, unsigned size_class)
 {
     lock_acquire(&heap_lock);
-    struct span *span = find_or_grow(pages);
+    struct span *span = find_or_grow(pages, free_list_find);
     if (span)
         span = carve(span, pages);
     if (span && size_class) {
@@ -386,11 +388,8 @@ static struct span *longest_free_span(size_t pages)
 struct span *page_heap_alloc_for_growth(size_t pages)
 {
     lock_acquire(&heap_lock);
-    enforce_memory_limit(pages);
-    struct span *span = longest_free_span(pages);
-    if (!span && grow(pages))
-        span = longest_free_span(pages);
-    if (!span)
+    struct span *span = find_or_grow(pages, longest_free_span);
+    if (!span)                    /* the OS refused more: any span that fits */
         span = free_list_find(pages);
     if (span)
         span = carve(span, pages);
@@ -408,7 +407,7 @@ struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages)
     if (padded < pages)
         return NULL;
     lock_acquire(&heap_lock);
-    struct span *span = find_or_grow(padded);
+    struct span *span = find_or_grow(padded, free_list_find);
     if (span)
         span = carve(span, padded);
     if (span) {
