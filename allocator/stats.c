@@ -54,7 +54,8 @@ void stats_collect(struct pagoda_stats *stats)
     stats->version = PAGODA_STATS_VERSION;
 
     size_t thread_cached[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
-    thread_cache_count_cached(thread_cached);
+    size_t large_cached = 0;
+    thread_cache_count_cached(thread_cached, &large_cached);
     stats->size_class_count = size_class_count;
     for (unsigned c = 1; c <= size_class_count; c++) {
         struct pagoda_size_class_stats *entry = &stats->size_classes[c - 1];
@@ -68,7 +69,6 @@ void stats_collect(struct pagoda_stats *stats)
     struct page_heap_stats heap;
     page_heap_get_stats(&heap);
     /* Large objects in thread caches are in use for the page heap, free for the program. */
-    size_t large_cached = thread_cache_count_large_cached_bytes();
     if (large_cached > heap.large_in_use_bytes)
         large_cached = heap.large_in_use_bytes;
     stats->large_in_use_bytes = heap.large_in_use_bytes - large_cached;

@@ -418,26 +418,18 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms)
     lock_release(&registry_lock);
 }
 
-void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1])
+void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *large_bytes)
 {
     lock_acquire(&registry_lock);
-    for (struct thread_cache *cache = live_caches; cache; cache = cache->next)
+    for (struct thread_cache *cache = live_caches; cache; cache = cache->next) {
         for (unsigned c = 1; c <= size_class_count; c++) {
             uint32_t max_length = __atomic_load_n(&cache->max_length[c], __ATOMIC_RELAXED);
             size_t room = __atomic_load_n(&cache->room[c], __ATOMIC_RELAXED);
             counts[c] += room <= max_length ? max_length - room : 0;
         }
+        *large_bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
+    }
     lock_release(&registry_lock);
-}
-
-size_t thread_cache_count_large_cached_bytes(void)
-{
-    size_t bytes = 0;
-    lock_acquire(&registry_lock);
-    for (struct thread_cache *cache = live_caches; cache; cache = cache->next)
-        bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
-    lock_release(&registry_lock);
-    return bytes;
 }
 
 uint32_t thread_cache_own_length(unsigned size_class)

@@ -134,11 +134,9 @@ void thread_cache_flush_current(void);
 void thread_cache_request_idle_drains(uint64_t idle_before_ms);
 
 /* Sums, over all live thread caches, the objects cached per class into counts
- * (indexed by class id); approximate while other threads run. */
-void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1]);
-
-/* Bytes of freed large objects in all live thread caches; approximate likewise. */
-size_t thread_cache_count_large_cached_bytes(void);
+ * (indexed by class id) and the bytes of freed large objects they keep into
+ * *large_bytes, in one pass; approximate while other threads run. */
+void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *large_bytes);
 
 /* The objects on the calling thread's list for size_class, and the list's limit. */
 uint32_t thread_cache_own_length(unsigned size_class);

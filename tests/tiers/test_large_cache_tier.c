@@ -1,7 +1,7 @@
 /*
  * test_large_cache_tier.c — the per-thread cache of freed large objects
  * (allocator/large_cache.h), driven through pagoda_malloc / pagoda_free in the calling
- * thread and observed through thread_cache_count_large_cached_bytes and the page
+ * thread and observed through thread_cache_count_cached and the page
  * heap's statistics.
  *
  * Invariants checked: a freed large block comes back for a request of its page count
@@ -37,7 +37,9 @@ static void setup(void)
 
 static size_t cached_bytes(void)
 {
-    return thread_cache_count_large_cached_bytes();
+    size_t counts[SIZE_CLASS_MAX_COUNT + 1] = { 0 }, large_bytes = 0;
+    thread_cache_count_cached(counts, &large_bytes);
+    return large_bytes;
 }
 
 static size_t large_in_use_bytes(void)

@@ -237,7 +237,8 @@ static void check_exit_returns_cache(struct parked_thread *parked, void *(*body)
     ck_assert_int_eq(pthread_create(&parked->thread, NULL, body, parked), 0);
     pthread_barrier_wait(&parked->looked);
     size_t counts[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
-    thread_cache_count_cached(counts);
+    size_t large_bytes = 0;
+    thread_cache_count_cached(counts, &large_bytes);
     for (unsigned c = 1; c <= size_class_count; c++)
         ck_assert_uint_eq(counts[c], parked->lengths[c]);
     ck_assert_uint_gt(total_of(counts), 0);
@@ -245,7 +246,8 @@ static void check_exit_returns_cache(struct parked_thread *parked, void *(*body)
     pthread_barrier_wait(&parked->looked);
     ck_assert_int_eq(pthread_join(parked->thread, NULL), 0);
     size_t after[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
-    thread_cache_count_cached(after);
+    size_t large_after = 0;
+    thread_cache_count_cached(after, &large_after);
     ck_assert_uint_eq(total_of(after), 0);
     check_every_object_free_or_cached(after);
     pthread_barrier_destroy(&parked->looked);
