@@ -452,13 +452,12 @@ void thread_cache_lock_for_fork(void)
  * registry, so that no release pass writes through their TLS slots, which new threads
  * may reuse. Their objects are abandoned, not drained: a thread may have been in the
  * middle of a hit path when the process forked, leaving its list half updated. Their
- * budget is given back. */
-static void drop_other_threads_caches(void)
+ * budget is given back. `own` is the forking thread's cache, or NULL. */
+static void drop_other_threads_caches(struct thread_cache *own)
 {
-    struct thread_cache *own = thread_cache_of_this_thread();
     for (struct thread_cache *cache = live_caches, *next; cache; cache = next) {
         next = cache->next;
-        if (cache == own || cache == pthread_getspecific(exit_key))
+        if (cache == own)
             continue;
         registry_unlink(cache);
         thread_cache_budget_return(cache->capacity_bytes + cache->large.reserved);
@@ -469,10 +468,11 @@ void thread_cache_unlock_after_fork(int in_child)
 {
     if (in_child) {
         lock_reset(&registry_lock);
-        drop_other_threads_caches();
+        /* The forking thread's own cache, even while its TLS pointer is at a static. */
+        struct thread_cache *own = pthread_getspecific(exit_key);
+        drop_other_threads_caches(own);
         /* The child's release passes (and its background thread) start afresh: its
          * next large-cache operation gives a tick. */
-        struct thread_cache *own = pthread_getspecific(exit_key);
         if (own)
             own->large.operations = 0;
     } else
