@@ -68,15 +68,11 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
 
 /* A block freed into the thread's large cache is resident: reused for the growing
  * object and cut to size, its tail going back to the page heap, where it stays free
- * for the object to grow into. Otherwise the front of the longest free span. */
+ * for the object to grow into. Otherwise the front of the longest free span. (Called
+ * by realloc, so pagoda has started.) */
 void *large_alloc_for_growth(size_t size)
 {
-    pagoda_ensure_initialized();
-    if (unlikely(size > MAX_REQUEST_SIZE)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (pagoda_debug.enabled)
+    if (pagoda_debug.enabled || size > MAX_REQUEST_SIZE)   /* its checks, or its error */
         return large_alloc(size, 0, false);
     size_t pages = pages_for(size);
     struct thread_cache *cache = thread_cache_for_slow_path();
