@@ -20,21 +20,6 @@ struct worker {
     uint64_t size;
 };
 
-/* Zeroes the object, increments every byte `repetitions` times, checks the result. */
-static void hammer(volatile unsigned char *object, uint64_t size, uint64_t repetitions)
-{
-    for (uint64_t k = 0; k < size; k++)
-        object[k] = 0;
-    for (uint64_t r = 0; r < repetitions; r++)
-        for (uint64_t k = 0; k < size; k++)
-            object[k]++;
-    for (uint64_t k = 0; k < size; k++)
-        if (object[k] != (unsigned char)repetitions)
-            wl_fail("byte %llu of a %llu-byte object is %u after %llu increments",
-                    (unsigned long long)k, (unsigned long long)size, object[k],
-                    (unsigned long long)repetitions);
-}
-
 static void *run_worker(void *arg)
 {
     const struct worker *self = arg;
@@ -42,7 +27,7 @@ static void *run_worker(void *arg)
         unsigned char *object = malloc(self->size);
         if (object == NULL)
             wl_fail("malloc(%llu) returned NULL", (unsigned long long)self->size);
-        hammer(object, self->size, self->repetitions);
+        wl_hammer(object, self->size, self->repetitions);
         free(object);
     }
     return NULL;

@@ -137,3 +137,17 @@ void wl_threads_join(struct wl_threads *threads)
     for (unsigned i = 0; i < threads->count; i++)
         pthread_join(threads->ids[i], NULL);
 }
+
+void wl_hammer(volatile unsigned char *object, uint64_t size, uint64_t repetitions)
+{
+    for (uint64_t k = 0; k < size; k++)
+        object[k] = 0;
+    for (uint64_t r = 0; r < repetitions; r++)
+        for (uint64_t k = 0; k < size; k++)
+            object[k]++;
+    for (uint64_t k = 0; k < size; k++)
+        if (object[k] != (unsigned char)repetitions)
+            wl_fail("byte %llu of a %llu-byte object is %u after %llu increments",
+                    (unsigned long long)k, (unsigned long long)size, object[k],
+                    (unsigned long long)repetitions);
+}

@@ -49,6 +49,10 @@ double wl_seconds(void);
 /* Reports a failed self-check ("CHECK FAILED <what>" on stderr) and exits 1. */
 noreturn void wl_fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/* The false-sharing probes' work on one object: zeroes it, increments every byte
+ * `repetitions` times, then checks every byte (wl_fail otherwise). */
+void wl_hammer(volatile unsigned char *object, uint64_t size, uint64_t repetitions);
+
 /* splitmix64: fast, good enough for choosing sizes and slots. */
 struct wl_rng {
     uint64_t state;
