@@ -75,12 +75,11 @@ NOINLINE void free_slow_path(void *p)
 EXPORT void pagoda_free(void *p)
 {
     uintptr_t page = page_of(p);
-    uintptr_t class_bias = pagemap_class_bias_of_page(page);
-    if (unlikely(!class_bias)) {
+    if (unlikely(!class_map_covers(page))) {
         free_slow_path(p);
         return;
     }
-    thread_cache_free(p, pagemap_class_at(class_bias, page));
+    thread_cache_free(p, class_map_at_covered(page));
 }
 
 EXPORT void pagoda_free_sized(void *p, size_t size)

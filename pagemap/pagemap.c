@@ -7,27 +7,7 @@
 #include "central/os_memory.h"
 
 struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE];
-uintptr_t pagemap_class_bias[PAGEMAP_ROOT_SIZE];
 static size_t leaf_bytes_mapped;
-
-static uintptr_t class_bias(const struct pagemap_leaf *leaf, uintptr_t root_index)
-{
-    return (uintptr_t)leaf->size_class - (root_index << PAGEMAP_LEAF_BITS);
-}
-
-/* A fresh leaf for root_index whose class bias is not 0 (0 means "no leaf"); only a
- * leaf mapped at exactly root_index * 256 KiB has bias 0, and the next one mapped
- * cannot be at that same address while the first is still mapped. */
-static struct pagemap_leaf *map_leaf(uintptr_t root_index, size_t bytes)
-{
-    struct pagemap_leaf *leaf = os_map_aligned(bytes, PAGE_SIZE);
-    if (leaf && !class_bias(leaf, root_index)) {
-        struct pagemap_leaf *other = os_map_aligned(bytes, PAGE_SIZE);
-        os_unmap(leaf, bytes);
-        leaf = other;
-    }
-    return leaf;
-}
 
 bool pagemap_ensure(uintptr_t first, size_t count)
 {
@@ -38,14 +18,13 @@ bool pagemap_ensure(uintptr_t first, size_t count)
         if (pagemap_root[index])
             continue;
         size_t bytes = (sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK;
-        struct pagemap_leaf *leaf = map_leaf(index, bytes);
+        struct pagemap_leaf *leaf = os_map_aligned(bytes, PAGE_SIZE);
         if (!leaf)
             return false;
         __atomic_add_fetch(&leaf_bytes_mapped, bytes, __ATOMIC_RELAXED);
         __atomic_store_n(&pagemap_root[index], leaf, __ATOMIC_RELEASE);
-        __atomic_store_n(&pagemap_class_bias[index], class_bias(leaf, index), __ATOMIC_RELEASE);
     }
-    return true;
+    return class_map_ensure(first, count);
 }
 
 static struct pagemap_leaf *leaf_for(uintptr_t page)
@@ -71,9 +50,7 @@ void pagemap_set_span_range(uintptr_t first, size_t count, struct span *span)
 
 void pagemap_set_size_class_range(uintptr_t first, size_t count, unsigned size_class)
 {
-    for (uintptr_t page = first; page < first + count; page++)
-        __atomic_store_n(&leaf_for(page)->size_class[leaf_index(page)], (uint8_t)size_class,
-                         __ATOMIC_RELEASE);
+    class_map_set_range(first, count, size_class);
 }
 
 /* The dirty bitmap of [first, end) is walked one word at a time: `word` points at the
@@ -200,5 +177,5 @@ size_t pagemap_count_dirty(uintptr_t first, size_t count)
 
 size_t pagemap_mapped_bytes(void)
 {
-    return __atomic_load_n(&leaf_bytes_mapped, __ATOMIC_RELAXED);
+    return __atomic_load_n(&leaf_bytes_mapped, __ATOMIC_RELAXED) + class_map_mapped_bytes();
 }

@@ -6,15 +6,17 @@
  *
  * The root is a static array of 2^18 leaf pointers (2 MiB of zero-filled .bss, of
  * which only the touched entries become resident). A leaf covers 1 GiB of address
- * space: a span pointer and a size-class byte per page, plus one "dirty" bit per page.
- * Leaves are mapped lazily, when the page heap first takes memory in their range, and
- * never freed, so a leaf pointer once published stays valid forever.
+ * space: a span pointer per page, plus one "dirty" bit per page. The size-class bytes
+ * that free() reads live in the class map (class_map.h), a tree of their own shaped for
+ * that hit path; pagemap_ensure and the setters keep the two in step. Leaves are
+ * mapped lazily, when the page heap first takes memory in their range, and never
+ * freed, so a leaf pointer once published stays valid forever.
  *
  * Invariants (maintained by the page heap, under its lock):
  *   - a span covering pages [p, q] has span[p] == span[q] == that span; a span of
  *     small objects has span[x] == it for every x in [p, q];
- *   - class[x] != 0 exactly when page x lies in an in-use span of small objects of
- *     class class[x]; this is what free() reads, without a lock, on its fast path;
+ *   - class[x] (the class map's byte) != 0 exactly when page x lies in an in-use span
+ *     of small objects of class class[x]; this is what free() reads, without a lock;
  *   - for a free page, dirty bit x is clear only when page x is known to read as zero
  *     (never handed out since it came from mmap, or released with MADV_DONTNEED since);
  *     in-use spans of small objects have all their bits set when cut, and their free
@@ -28,6 +30,7 @@
 #define PAGODA_PAGEMAP_H
 
 #include "allocator/common.h"
+#include "pagemap/class_map.h"
 
 #include <stdbool.h>
 
@@ -39,18 +42,11 @@
 struct span;
 
 struct pagemap_leaf {
-    uint8_t size_class[PAGEMAP_LEAF_PAGES];
     struct span *span[PAGEMAP_LEAF_PAGES];
     uint64_t dirty[PAGEMAP_LEAF_PAGES / 64];
 };
 
 extern struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE] HIDDEN;
-
-/* For free's hit path, a second root: for each leaf, the address of its size_class
- * array minus the leaf's first page number, so that the class byte of page is at
- * (bias + page) without masking the page number; 0 where no leaf exists yet. (A leaf
- * whose bias would be 0 is never kept: pagemap_ensure maps another.) */
-extern uintptr_t pagemap_class_bias[PAGEMAP_ROOT_SIZE] HIDDEN;
 
 static ALWAYS_INLINE struct pagemap_leaf *pagemap_leaf_of_page(uintptr_t page)
 {
@@ -60,31 +56,12 @@ static ALWAYS_INLINE struct pagemap_leaf *pagemap_leaf_of_page(uintptr_t page)
     return __atomic_load_n(&pagemap_root[root_index], __ATOMIC_ACQUIRE);
 }
 
-/* The bias of page's leaf (see pagemap_class_bias), or 0 when page has no leaf. */
-static ALWAYS_INLINE uintptr_t pagemap_class_bias_of_page(uintptr_t page)
-{
-    uintptr_t root_index = page >> PAGEMAP_LEAF_BITS;
-    if (unlikely(root_index >= PAGEMAP_ROOT_SIZE))
-        return 0;
-    return __atomic_load_n(&pagemap_class_bias[root_index], __ATOMIC_ACQUIRE);
-}
-
-/* The class byte of page, given its leaf's non-zero bias. */
-static ALWAYS_INLINE unsigned pagemap_class_at(uintptr_t bias, uintptr_t page)
-{
-    return __atomic_load_n((const uint8_t *)(bias + page), __ATOMIC_RELAXED);
-}
-
 /* The size class of the small object at p, or 0 when p is not inside an in-use span of
  * small objects (a large object, a pointer pagoda never handed out, or NULL). Lock
- * free: one root load, one byte load. */
+ * free; the class bytes live in the class map (class_map.h). */
 static ALWAYS_INLINE unsigned pagemap_size_class(const void *p)
 {
-    uintptr_t page = page_of(p);
-    uintptr_t bias = pagemap_class_bias_of_page(page);
-    if (unlikely(!bias))
-        return 0;
-    return pagemap_class_at(bias, page);
+    return class_map_at(page_of(p));
 }
 
 /* The span recorded for page, or NULL. Lock free; see the staleness note above. */

@@ -6,8 +6,9 @@
  * page is what pagemap_span / pagemap_size_class read back, at the first page, the
  * last page of the 47-bit user space and of the 48-bit space, on both sides of leaf
  * boundaries and at random pages, without disturbing neighbours; a page without a
- * leaf, NULL and addresses at or above 2^48 read as class 0 and no span; leaves are
- * mapped once each, and never for pages beyond 48 bits.
+ * leaf, NULL and addresses at or above 2^48 read as class 0 and no span (the class
+ * map's zero leaf); leaves of both trees are mapped once each, and never for pages
+ * beyond 48 bits.
  *
  * The span pointers are fake (elements of a local array): the pagemap only stores
  * them. Only leaf memory is mapped, so any page number can be used.
@@ -146,16 +147,37 @@ START_TEST(test_ensure_refuses_pages_beyond_48_bits)
 }
 END_TEST
 
+/* HIGH_BOUNDARY starts both a span leaf (1 GiB) and a class-map leaf (64 GiB). */
 START_TEST(test_ensure_maps_each_leaf_once)
 {
-    size_t before = pagemap_mapped_bytes();
+    size_t span_leaf_bytes = (sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK;
+    size_t class_leaf_bytes = CLASS_MAP_LEAF_PAGES;
+    size_t before = pagemap_mapped_bytes(), classes_before = class_map_mapped_bytes();
     ck_assert(pagemap_ensure(HIGH_BOUNDARY, 1));
-    size_t leaf_bytes = pagemap_mapped_bytes() - before;
-    ck_assert_uint_ge(leaf_bytes, sizeof(struct pagemap_leaf));
+    ck_assert_uint_eq(pagemap_mapped_bytes(), before + span_leaf_bytes + class_leaf_bytes);
+    ck_assert_uint_eq(class_map_mapped_bytes(), classes_before + class_leaf_bytes);
     ck_assert(pagemap_ensure(HIGH_BOUNDARY + 5, PAGEMAP_LEAF_PAGES - 5));
-    ck_assert_uint_eq(pagemap_mapped_bytes(), before + leaf_bytes);
-    ck_assert(pagemap_ensure(HIGH_BOUNDARY - 1, PAGEMAP_LEAF_PAGES + 2));   /* two new leaves */
-    ck_assert_uint_eq(pagemap_mapped_bytes(), before + 3 * leaf_bytes);
+    ck_assert_uint_eq(pagemap_mapped_bytes(), before + span_leaf_bytes + class_leaf_bytes);
+    /* Two new span leaves (either side); one new class leaf, below the boundary. */
+    ck_assert(pagemap_ensure(HIGH_BOUNDARY - 1, PAGEMAP_LEAF_PAGES + 2));
+    ck_assert_uint_eq(pagemap_mapped_bytes(), before + 3 * span_leaf_bytes + 2 * class_leaf_bytes);
+    ck_assert_uint_eq(class_map_mapped_bytes(), classes_before + 2 * class_leaf_bytes);
+}
+END_TEST
+
+/* A page whose class-map root entry has no leaf of its own reads the zero leaf: 0 at
+ * both ends of the 64 GiB it covers, until a leaf is mapped there. */
+START_TEST(test_class_map_entries_without_a_leaf_read_the_zero_leaf)
+{
+    uintptr_t first = HIGH_BOUNDARY + 4 * CLASS_MAP_LEAF_PAGES;
+    uintptr_t last = first + CLASS_MAP_LEAF_PAGES - 1;
+    ck_assert_uint_eq(class_map_at(first), 0);
+    ck_assert_uint_eq(class_map_at(last), 0);
+    ck_assert(class_map_ensure(last, 1));
+    class_map_set_range(last, 1, 9);
+    ck_assert_uint_eq(class_map_at(last), 9);
+    ck_assert_uint_eq(class_map_at(first), 0);
+    ck_assert_uint_eq(class_map_at(last + 1), 0);     /* the next entry: still the zero leaf */
 }
 END_TEST
 
@@ -185,6 +207,7 @@ Suite *tier_suite(void)
     tcase_add_test(leaves, test_ensure_refuses_pages_beyond_48_bits);
     tcase_add_test(leaves, test_ensure_maps_each_leaf_once);
     tcase_add_test(leaves, test_a_fresh_leaf_is_empty);
+    tcase_add_test(leaves, test_class_map_entries_without_a_leaf_read_the_zero_leaf);
     suite_add_tcase(suite, leaves);
     return suite;
 }

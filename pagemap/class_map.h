@@ -1,0 +1,65 @@
+/*
+ * class_map.h — the size-class byte of every 4 KiB page, laid out for free()'s hit
+ * path: a radix tree of its own beside the span pagemap (pagemap.h), with wider leaves.
+ *
+ *   address: | 16 unused | 12 root index | 24 leaf index | 12 page offset |
+ *
+ * A leaf is 16 MiB of class bytes covering 64 GiB of address space; it is mapped
+ * lazily and only the parts over the heap's pages become resident (4 KiB of bytes per
+ * 16 MiB of heap). The root, class_map_bias, has 4,096 entries and no empty one: each
+ * holds its leaf's address minus the leaf's first page number (its "bias"), so that
+ * the class byte of page is at (bias + page) with no mask; a root entry without a leaf
+ * of its own holds the bias of zero_class_leaf, a leaf that is never written and
+ * reads as class 0 everywhere. So the hit path needs neither a mask nor a null test,
+ * only the bound test that keeps addresses above 48 bits out of the root. The root is
+ * initialised statically (by load-time relocations), so the lookup is valid before
+ * start-up, for free(NULL) and for any pointer.
+ *
+ * Invariant (kept by the page heap, under its lock): a page's byte is non-zero exactly
+ * when the page lies in an in-use span of small objects, and is then that span's class.
+ */
+#ifndef PAGODA_CLASS_MAP_H
+#define PAGODA_CLASS_MAP_H
+
+#include "allocator/common.h"
+
+#include <stdbool.h>
+
+#define CLASS_MAP_LEAF_BITS 24
+#define CLASS_MAP_ROOT_BITS (48 - PAGE_SHIFT - CLASS_MAP_LEAF_BITS)
+#define CLASS_MAP_LEAF_PAGES ((uintptr_t)1 << CLASS_MAP_LEAF_BITS)
+#define CLASS_MAP_ROOT_SIZE ((uintptr_t)1 << CLASS_MAP_ROOT_BITS)
+
+extern uintptr_t class_map_bias[CLASS_MAP_ROOT_SIZE] HIDDEN;
+
+/* Whether page lies below 48 bits, where the map has entries. */
+static ALWAYS_INLINE bool class_map_covers(uintptr_t page)
+{
+    return (page >> CLASS_MAP_LEAF_BITS) < CLASS_MAP_ROOT_SIZE;
+}
+
+/* The size class of a covered page, 0 when it is not in an in-use span of small
+ * objects. Lock free: one root load, one byte load. */
+static ALWAYS_INLINE unsigned class_map_at_covered(uintptr_t page)
+{
+    uintptr_t bias = __atomic_load_n(&class_map_bias[page >> CLASS_MAP_LEAF_BITS], __ATOMIC_ACQUIRE);
+    return __atomic_load_n((const uint8_t *)(bias + page), __ATOMIC_RELAXED);
+}
+
+/* The size class of any page: 0 also above 48 bits. */
+static ALWAYS_INLINE unsigned class_map_at(uintptr_t page)
+{
+    return class_map_covers(page) ? class_map_at_covered(page) : 0;
+}
+
+/* Makes sure leaves exist for pages [first, first + count), which lie below 48 bits.
+ * Returns false when the OS refuses memory. Callers hold the page-heap lock. */
+bool class_map_ensure(uintptr_t first, size_t count);
+
+/* Sets the class byte of pages [first, first + count), whose leaves exist. */
+void class_map_set_range(uintptr_t first, size_t count, unsigned size_class);
+
+/* Bytes mapped for leaves so far (zero_class_leaf, in .bss, not included). */
+size_t class_map_mapped_bytes(void);
+
+#endif /* PAGODA_CLASS_MAP_H */
