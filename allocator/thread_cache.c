@@ -3,8 +3,8 @@
  * (thread_cache.h).
  *
  * Three static caches stand in for a real one; all have every list empty and without
- * room, so every operation on them reaches the slow path here, and no hit path ever
- * writes them:
+ * room, so every operation on them reaches the slow path here (free's hit path takes
+ * one from their room first, which the slow path puts back: thread_cache.h):
  *   - uncreated_cache: the thread has no cache yet; its first miss creates one;
  *   - bypass_cache:    operations go straight to the central lists, one object at a
  *                      time. Used while a cache is being created (pthread_setspecific
@@ -73,7 +73,7 @@ static pthread_key_t exit_key;
 
 static uint32_t list_length(const struct thread_cache *cache, unsigned size_class)
 {
-    return cache->max_length[size_class] - cache->room[size_class];
+    return cache->max_length[size_class] - (uint32_t)cache->room[size_class];
 }
 
 bool thread_cache_budget_take(size_t bytes)
@@ -344,11 +344,15 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     return head;
 }
 
-/* The hit path passes only the object (so that the call needs no register moves); the
- * class is read again from the pagemap. */
-NOINLINE void thread_cache_free_overflow(void *object)
+/* First gives back the one the hit path took from hit_cache's room: a real cache's
+ * room is its owner's alone and goes up by one; a static cache's may be taken from
+ * by several threads at once and goes back to 0. */
+NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
 {
-    unsigned size_class = pagemap_size_class(object);
+    if (hit_cache->owner_slot)
+        hit_cache->room[size_class]++;
+    else
+        __atomic_store_n(&hit_cache->room[size_class], 0, __ATOMIC_RELAXED);
     if (size_class == 0) {          /* not a small object (see pagoda_free) */
         free_slow_path(object);
         return;
@@ -424,8 +428,8 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *
     for (struct thread_cache *cache = live_caches; cache; cache = cache->next) {
         for (unsigned c = 1; c <= size_class_count; c++) {
             uint32_t max_length = __atomic_load_n(&cache->max_length[c], __ATOMIC_RELAXED);
-            size_t room = __atomic_load_n(&cache->room[c], __ATOMIC_RELAXED);
-            counts[c] += room <= max_length ? max_length - room : 0;
+            int32_t room = __atomic_load_n(&cache->room[c], __ATOMIC_RELAXED);
+            counts[c] += room >= 0 && (uint32_t)room <= max_length ? max_length - (uint32_t)room : 0;
         }
         *large_bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
     }

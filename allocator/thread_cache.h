@@ -12,17 +12,22 @@
  * Layout for the hit path: the list heads are an array of pointers and the rooms an
  * array of 32-bit counts, both indexed by class id, so each is reached with one
  * scaled-index address (no multiply, no add). room[c] is how many more objects list c
- * may take: max_length[c] - its length. malloc pops and adds one to room; free pushes
- * while room is above zero and takes one.
+ * may take: max_length[c] - its length. malloc pops and adds one to room; free takes
+ * one from room first, in one read-modify-write instruction, and pushes if the result
+ * is not negative.
  *
- * Static caches are never written by a hit path: malloc misses on their empty heads
- * before touching room, and free sees room 0 before writing. That is what lets a
- * release pass send an idle thread into the slow path from another thread: it points
- * the thread's TLS pointer at the static draining cache (thread_cache.c).
+ * Static caches: malloc misses on their empty heads before touching room, so it never
+ * writes them. free does take one from their room (0) before it finds no room there;
+ * several threads may do so at once, and the slow path stores 0 back. Every value
+ * ever stored in a static cache's room is 0 or below, so free never pushes onto one.
+ * That is what lets a release pass send an idle thread into the slow path from another
+ * thread: it points the thread's TLS pointer at the static draining cache
+ * (thread_cache.c).
  *
- * Invariants for a real cache: room[c] + (objects chained from head[c]) ==
- * max_length[c] <= the class's cache_limit; class 0 (not a small object) has no head
- * and no room, so a free that finds class 0 in the pagemap lands in the slow path.
+ * Invariants for a real cache, outside free's hit path: room[c] + (objects chained
+ * from head[c]) == max_length[c] <= the class's cache_limit; class 0 (not a small
+ * object) has no head and no room, so a free that finds class 0 in the pagemap lands
+ * in the slow path. Only the owning thread writes a real cache's lists.
  */
 #ifndef PAGODA_THREAD_CACHE_H
 #define PAGODA_THREAD_CACHE_H
@@ -32,8 +37,8 @@
 
 struct thread_cache {
     /* The hit path's part. */
-    size_t room[SIZE_CLASS_MAX_COUNT + 1];         /* indexed by class id */
-    void *head[SIZE_CLASS_MAX_COUNT + 1];
+    void *head[SIZE_CLASS_MAX_COUNT + 1];          /* indexed by class id */
+    int32_t room[SIZE_CLASS_MAX_COUNT + 1];
     /* Below: touched only by slow paths. */
     uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
     uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
@@ -56,9 +61,8 @@ static ALWAYS_INLINE struct thread_cache *thread_cache_of_this_thread(void)
     return __atomic_load_n(&thread_cache_current, __ATOMIC_RELAXED);
 }
 
-/* Slow paths, in thread_cache.c. */
+/* malloc's slow path, in thread_cache.c. */
 void *thread_cache_alloc_miss(size_t size_class);
-void thread_cache_free_overflow(void *object);
 
 /* Pops an object off this thread's list for size_class; NULL when the list is empty
  * (the caller then takes its slow path). */
@@ -84,6 +88,28 @@ static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
 
 void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
 
+/* Takes one from the room of cache's list size_class and tells whether there was none
+ * to take. A plain decrement,
+ * so that it compiles to one read-modify-write instruction: on a static cache several
+ * threads may run it at once, which is harmless there (see above). Under
+ * ThreadSanitizer it is spelt with relaxed atomics, which are the same machine
+ * operations, so that the sanitizer checks everything else. */
+static ALWAYS_INLINE bool thread_cache_room_take(struct thread_cache *cache, size_t size_class)
+{
+#if defined(__SANITIZE_THREAD__)
+    int32_t left = __atomic_load_n(&cache->room[size_class], __ATOMIC_RELAXED) - 1;
+    __atomic_store_n(&cache->room[size_class], left, __ATOMIC_RELAXED);
+    return left < 0;
+#else
+    int32_t *room = cache->room;
+    return --room[size_class] < 0;
+#endif
+}
+
+/* The slow path of a free that found no room: in thread_cache.c. `cache` is the cache
+ * whose room the hit path took one from (thread_cache_free_overflow gives it back). */
+void thread_cache_free_overflow(void *object, struct thread_cache *cache, size_t size_class);
+
 /* free's hit path: the object goes on this thread's list if the list has room.
  * Freeing the object that heads the list again — the common double free — would
  * make the list loop on itself; comparing with the head catches it for one compare
@@ -92,15 +118,13 @@ void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold
 static ALWAYS_INLINE void thread_cache_free(void *object, size_t size_class)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
-    size_t room;
-    if (unlikely(__builtin_sub_overflow(cache->room[size_class], 1, &room))) {
-        thread_cache_free_overflow(object);
+    if (unlikely(thread_cache_room_take(cache, size_class))) {
+        thread_cache_free_overflow(object, cache, size_class);
         return;
     }
     void *head = cache->head[size_class];
     if (unlikely(object == head))
         thread_cache_report_double_free(object);
-    cache->room[size_class] = room;
     *(void **)object = head;
     cache->head[size_class] = object;
 }
