@@ -5,7 +5,9 @@
  * named measured_loop_<case>; tools/fastpath-callgrind runs this program under
  * callgrind with --toggle-collect=measured_loop_* at two iteration counts and divides
  * the difference by the iteration count, which cancels every fixed cost. The figure
- * includes the loop's own few instructions (counter, ring slot, the two calls).
+ * includes the loop's own few instructions (counter or ring index, the two calls),
+ * which the tool reports apart. The ring cases take ITERATIONS in whole rounds of
+ * the ring: use a multiple of its length (100).
  *
  *   fastpath ITERATIONS [CASE...]   run the given cases (all when none is given)
  *   fastpath --list                 print the case names, one a line
@@ -33,39 +35,38 @@ static inline __attribute__((always_inline)) void pair_loop(size_t size, long it
     }
 }
 
-static void *ring[RING_LENGTH];
-static void **ring_oldest = ring;
+/* The ring: each slot holds a live object and the size its next object gets (used by
+ * the mixed case; one array, so that the loop walks a single pointer). */
+struct ring_slot {
+    void *object;
+    size_t size;
+};
+static struct ring_slot ring[RING_LENGTH];
 
-/* A ring of live objects: every iteration frees the oldest and allocates anew. */
+/* A ring of live objects: each step frees the oldest object and allocates anew in its
+ * slot. A round walks the whole ring, so the loop runs iterations / RING_LENGTH rounds
+ * (iterations should be a multiple of RING_LENGTH). */
 static inline __attribute__((always_inline)) void ring_loop(size_t size, long iterations)
 {
-    void **slot = ring_oldest;
-    for (long i = iterations; i > 0; i--) {
-        free(*slot);
-        *slot = malloc(size);
-        if (++slot == ring + RING_LENGTH)
-            slot = ring;
-    }
-    ring_oldest = slot;
+    for (long round = iterations / RING_LENGTH; round > 0; round--)
+        for (struct ring_slot *slot = ring; slot < ring + RING_LENGTH; slot++) {
+            free(slot->object);
+            slot->object = malloc(size);
+        }
 }
 
+/* The ring again, with the size cycling through several size classes: slot i always
+ * gets mixed_sizes[i % MIXED_COUNT]. */
 static const size_t mixed_sizes[] = { 16, 64, 256, 1024, 4096 };
 #define MIXED_COUNT (sizeof mixed_sizes / sizeof mixed_sizes[0])
 
-/* The ring again, with the size cycling through several size classes. */
 static inline __attribute__((always_inline)) void ring_mixed_loop(long iterations)
 {
-    void **slot = ring_oldest;
-    const size_t *size = mixed_sizes;
-    for (long i = iterations; i > 0; i--) {
-        free(*slot);
-        *slot = malloc(*size);
-        if (++slot == ring + RING_LENGTH)
-            slot = ring;
-        if (++size == mixed_sizes + MIXED_COUNT)
-            size = mixed_sizes;
-    }
-    ring_oldest = slot;
+    for (long round = iterations / RING_LENGTH; round > 0; round--)
+        for (struct ring_slot *slot = ring; slot < ring + RING_LENGTH; slot++) {
+            free(slot->object);
+            slot->object = malloc(slot->size);
+        }
 }
 
 #define MEASURED __attribute__((noinline)) void
@@ -108,10 +109,9 @@ static const struct fastpath_case cases[] = {
 static void release_ring(void)
 {
     for (unsigned i = 0; i < RING_LENGTH; i++) {
-        free(ring[i]);
-        ring[i] = NULL;
+        free(ring[i].object);
+        ring[i].object = NULL;
     }
-    ring_oldest = ring;
 }
 
 static void run_case(const struct fastpath_case *c, long iterations)
@@ -149,6 +149,8 @@ int main(int argc, char **argv)
     long iterations = strtol(argv[1], &end, 10);
     if (*end != '\0' || iterations < 0)
         return usage();
+    for (unsigned i = 0; i < RING_LENGTH; i++)
+        ring[i].size = mixed_sizes[i % MIXED_COUNT];
 
     for (int i = 2; i < argc; i++)
         if (!find_case(argv[i])) {

@@ -11,8 +11,8 @@ BENCH_PROGRAMS += $(BUILD)/bench/fastpath
 FASTPATH_CFLAGS := $(COMMON_CFLAGS) -fno-plt
 
 # Instructions per malloc+free pair, loop included, that no case may exceed: the
-# ring-mixed case costs 55 today (pairs 47, rings 51; docs/benchmarks.md).
-FASTPATH_BUDGET := 55
+# worst case costs 44 today (docs/benchmarks.md).
+FASTPATH_BUDGET := 45
 
 .PHONY: fastpath test-fastpath-smoke test-fastpath-budget
 
