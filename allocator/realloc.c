@@ -20,7 +20,7 @@
 
 #include "pagoda.h"
 
-#define REALLOC_LARGE_FROM (16 * 1024)
+#define REALLOC_LARGE_FROM (4 * 1024)
 
 static void *move_object(void *p, size_t old_size, size_t size)
 {

@@ -441,19 +441,20 @@ START_TEST(test_realloc_growing_a_little_gets_headroom)
 }
 END_TEST
 
-/* A block grown past 16 KiB becomes a large one with free pages after it, and keeps
- * growing without moving; shrinking keeps its pages until it needs less than half.
+/* A small block grown past 4 KiB becomes a large one (whole pages, page-aligned) with
+ * free pages after it, and keeps growing without moving; shrinking keeps its pages until it needs less than half.
  * (Not in the debug mode, where a guard page follows every large block.) */
 START_TEST(test_realloc_grown_block_grows_and_shrinks_in_place)
 {
     if (getenv("PAGODA_DEBUG"))
         return;
-    static const size_t sizes[] = { 12 * KiB, 17 * KiB, 20 * KiB, 64 * KiB, 200 * KiB, 1 * MiB };
+    static const size_t sizes[] = { 3 * KiB, 5 * KiB, 12 * KiB, 20 * KiB, 64 * KiB, 200 * KiB, 1 * MiB };
     unsigned char *p = malloc(sizes[0]);
     ck_assert_ptr_nonnull(p);
     pattern_fill(p, sizes[0], 7);
     p = realloc(p, sizes[1]);
     ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p % 4096, 0);
     unsigned char *first = p;
     for (size_t i = 2; i < sizeof sizes / sizeof sizes[0]; i++) {
         p = realloc(p, sizes[i]);
