@@ -89,11 +89,11 @@ static ALWAYS_INLINE void *thread_cache_alloc(size_t size_class)
 void thread_cache_report_double_free(void *object) __attribute__((noreturn, cold));
 
 /* Takes one from the room of cache's list size_class and tells whether there was none
- * to take. A plain decrement,
- * so that it compiles to one read-modify-write instruction: on a static cache several
- * threads may run it at once, which is harmless there (see above). Under
- * ThreadSanitizer it is spelt with relaxed atomics, which are the same machine
- * operations, so that the sanitizer checks everything else. */
+ * to take. A plain decrement, so that it compiles to one read-modify-write
+ * instruction: on a static cache several threads may run it at once, which is
+ * harmless there (see above). Under ThreadSanitizer it is spelt with relaxed atomics,
+ * which are the same machine operations, so that the sanitizer checks everything
+ * else. */
 static ALWAYS_INLINE bool thread_cache_room_take(struct thread_cache *cache, size_t size_class)
 {
 #if defined(__SANITIZE_THREAD__)
@@ -101,8 +101,7 @@ static ALWAYS_INLINE bool thread_cache_room_take(struct thread_cache *cache, siz
     __atomic_store_n(&cache->room[size_class], left, __ATOMIC_RELAXED);
     return left < 0;
 #else
-    int32_t *room = cache->room;
-    return --room[size_class] < 0;
+    return --cache->room[size_class] < 0;
 #endif
 }
 
