@@ -74,12 +74,7 @@ NOINLINE void free_slow_path(void *p)
  * thread_cache_free_overflow, which hands the pointer to free_slow_path. */
 EXPORT void pagoda_free(void *p)
 {
-    uintptr_t page = page_of(p);
-    if (unlikely(!class_map_covers(page))) {
-        free_slow_path(p);
-        return;
-    }
-    thread_cache_free(p, class_map_at_covered(page));
+    thread_cache_free(p, pagemap_size_class(p));
 }
 
 EXPORT void pagoda_free_sized(void *p, size_t size)

@@ -32,24 +32,15 @@
 
 extern uintptr_t class_map_bias[CLASS_MAP_ROOT_SIZE] HIDDEN;
 
-/* Whether page lies below 48 bits, where the map has entries. */
-static ALWAYS_INLINE bool class_map_covers(uintptr_t page)
-{
-    return (page >> CLASS_MAP_LEAF_BITS) < CLASS_MAP_ROOT_SIZE;
-}
-
-/* The size class of a covered page, 0 when it is not in an in-use span of small
- * objects. Lock free: one root load, one byte load. */
-static ALWAYS_INLINE unsigned class_map_at_covered(uintptr_t page)
-{
-    uintptr_t bias = __atomic_load_n(&class_map_bias[page >> CLASS_MAP_LEAF_BITS], __ATOMIC_ACQUIRE);
-    return __atomic_load_n((const uint8_t *)(bias + page), __ATOMIC_RELAXED);
-}
-
-/* The size class of any page: 0 also above 48 bits. */
+/* The size class of page, 0 when it is not in an in-use span of small objects
+ * (including every page above 48 bits). Lock free: one root load, one byte load. */
 static ALWAYS_INLINE unsigned class_map_at(uintptr_t page)
 {
-    return class_map_covers(page) ? class_map_at_covered(page) : 0;
+    uintptr_t root_index = page >> CLASS_MAP_LEAF_BITS;
+    if (unlikely(root_index >= CLASS_MAP_ROOT_SIZE))
+        return 0;
+    uintptr_t bias = __atomic_load_n(&class_map_bias[root_index], __ATOMIC_ACQUIRE);
+    return __atomic_load_n((const uint8_t *)(bias + page), __ATOMIC_RELAXED);
 }
 
 /* Makes sure leaves exist for pages [first, first + count), which lie below 48 bits.
