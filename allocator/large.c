@@ -39,6 +39,20 @@ static struct span *take_cached(size_t pages, size_t alignment)
     return cache ? large_cache_take(&cache->large, pages) : NULL;
 }
 
+/* malloc's request above every class (pagoda has started): the newest span in the
+ * thread's large cache when it fits, with nothing to zero, align or guard; the rest
+ * is large_alloc's. */
+void *large_malloc(size_t size)
+{
+    struct thread_cache *cache = thread_cache_of_this_thread();
+    if (likely(cache->owner_slot && size <= MAX_REQUEST_SIZE && !pagoda_debug.enabled)) {
+        struct span *span = large_cache_take(&cache->large, pages_for(size));
+        if (likely(span))
+            return span_start(span);
+    }
+    return large_alloc(size, 0, false);
+}
+
 void *large_alloc(size_t size, size_t alignment, bool zero)
 {
     pagoda_ensure_initialized();
@@ -88,16 +102,6 @@ void *large_alloc_for_growth(size_t size)
         return NULL;
     }
     return span_start(span);
-}
-
-struct span *large_span_of(const void *p)
-{
-    if ((uintptr_t)p & PAGE_MASK)
-        return NULL;
-    struct span *span = pagemap_span(page_of(p));
-    if (!span || span->state != SPAN_LARGE || span->first_page != page_of(p))
-        return NULL;
-    return span;
 }
 
 void report_invalid_pointer(const char *function, const void *p)

@@ -6,6 +6,7 @@
 #define PAGODA_LARGE_H
 
 #include "central/span.h"
+#include "pagemap/pagemap.h"
 
 #include <stdbool.h>
 
@@ -13,12 +14,24 @@
  * pages are always page-aligned); zeroed when `zero`. NULL + ENOMEM on failure. */
 void *large_alloc(size_t size, size_t alignment, bool zero);
 
+/* large_alloc(size, 0, false) for malloc, once pagoda has started: its cache hit
+ * path. */
+void *large_malloc(size_t size);
+
 /* A large object of at least size bytes placed where it has room to grow in place:
  * for realloc. NULL + ENOMEM on failure. */
 void *large_alloc_for_growth(size_t size);
 
 /* The span of the large object starting at p, or NULL when p is not one. */
-struct span *large_span_of(const void *p);
+static inline struct span *large_span_of(const void *p)
+{
+    if ((uintptr_t)p & PAGE_MASK)
+        return NULL;
+    struct span *span = pagemap_span(page_of(p));
+    if (!span || span->state != SPAN_LARGE || span->first_page != page_of(p))
+        return NULL;
+    return span;
+}
 
 /* Stops the process with a message naming p, which is no object of pagoda's. */
 void report_invalid_pointer(const char *function, const void *p) __attribute__((noreturn, cold));

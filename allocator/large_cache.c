@@ -9,14 +9,6 @@
 #include "allocator/thread_cache.h"
 #include "central/page_heap.h"
 
-#define RELEASE_TICK_PERIOD 16
-
-static void count_operation(struct large_cache *cache)
-{
-    if (cache->operations++ % RELEASE_TICK_PERIOD == 0)
-        release_tick();
-}
-
 static size_t span_bytes(const struct span *span)
 {
     return span->pages << PAGE_SHIFT;
@@ -38,13 +30,14 @@ static void evict_oldest(struct large_cache *cache)
     page_heap_free(remove_slot(cache, 0));
 }
 
-struct span *large_cache_take(struct large_cache *cache, size_t pages)
+/* The newest span did not fit: the others, newest first (warmest in the CPU cache). */
+struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
 {
-    for (unsigned i = cache->count; i-- > 0;) {     /* newest first: warmest in cache */
+    unsigned count = cache->count;
+    for (unsigned i = count > 1 ? count - 1 : 0; i-- > 0;) {
         size_t cached = cache->spans[i]->pages;
         if (cached >= pages && cached - pages <= pages / 8) {
-            cache->used_since_scavenge = true;
-            count_operation(cache);
+            large_cache_count_operation(cache);
             return remove_slot(cache, i);
         }
     }
@@ -64,12 +57,11 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages)
             longest = i;
     if (longest == LARGE_CACHE_SLOTS)
         return NULL;
-    cache->used_since_scavenge = true;
-    count_operation(cache);
+    large_cache_count_operation(cache);
     return remove_slot(cache, longest);
 }
 
-bool large_cache_put(struct large_cache *cache, struct span *span)
+bool large_cache_put_slow(struct large_cache *cache, struct span *span)
 {
     for (unsigned i = 0; i < cache->count; i++)
         if (unlikely(cache->spans[i] == span))
@@ -88,8 +80,7 @@ bool large_cache_put(struct large_cache *cache, struct span *span)
     }
     cache->spans[cache->count++] = span;
     cache->bytes = needed;
-    cache->used_since_scavenge = true;
-    count_operation(cache);
+    large_cache_count_operation(cache);
     return true;
 }
 
@@ -103,7 +94,7 @@ void large_cache_empty(struct large_cache *cache)
 
 void large_cache_scavenge(struct large_cache *cache)
 {
-    if (!cache->used_since_scavenge)
+    if (cache->operations == cache->operations_at_scavenge)
         large_cache_empty(cache);
-    cache->used_since_scavenge = false;
+    cache->operations_at_scavenge = cache->operations;
 }

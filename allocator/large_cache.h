@@ -15,13 +15,15 @@
  * neighbours). Spans in a cache stay "large, in use" in the page heap's eyes. The
  * owning thread alone touches its cache; it is emptied at thread exit, by a drain
  * request, and at a scavenge that finds it unused since the last one. Every
- * RELEASE_TICK_PERIOD-th operation (and the first) gives the release passes their
+ * LARGE_CACHE_TICK_PERIOD-th operation (and the first) gives the release passes their
  * tick, as slow paths do: a thread that only reuses cached blocks still lets idle
  * memory elsewhere go back, without a clock read per call.
  */
 #ifndef PAGODA_LARGE_CACHE_H
 #define PAGODA_LARGE_CACHE_H
 
+#include "allocator/common.h"
+#include "allocator/release.h"
 #include "central/span.h"
 
 #include <stdbool.h>
@@ -31,22 +33,67 @@
 struct large_cache {
     struct span *spans[LARGE_CACHE_SLOTS];   /* oldest first */
     unsigned count;
-    bool used_since_scavenge;
-    unsigned operations;     /* takes and puts, to pace release ticks */
+    unsigned operations;     /* takes and puts: pace release ticks, show use to scavenges */
+    unsigned operations_at_scavenge;
     size_t bytes;            /* in the cached spans */
     size_t reserved;         /* of the process-wide budget; >= bytes */
 };
 
-/* A cached span that fits a request of `pages` pages, or NULL. */
-struct span *large_cache_take(struct large_cache *cache, size_t pages);
+/* Slow halves of take and put, below. */
+struct span *large_cache_take_other(struct large_cache *cache, size_t pages);
+bool large_cache_put_slow(struct large_cache *cache, struct span *span);
+
+#define LARGE_CACHE_TICK_PERIOD 16
+
+/* Every LARGE_CACHE_TICK_PERIOD-th take or put (and the first) gives the release
+ * passes their tick; the count also tells large_cache_scavenge the cache was used. */
+static inline void large_cache_count_operation(struct large_cache *cache)
+{
+    if (unlikely(cache->operations++ % LARGE_CACHE_TICK_PERIOD == 0))
+        release_tick();
+}
+
+/* A cached span that fits a request of `pages` pages, or NULL. The newest span is
+ * tried first, inline: a program that frees and allocates one block over and over
+ * finds it there, and pays neither a scan nor a shift of the others. */
+static inline struct span *large_cache_take(struct large_cache *cache, size_t pages)
+{
+    unsigned count = cache->count;
+    if (likely(count)) {
+        struct span *newest = cache->spans[count - 1];
+        if (likely(newest->pages >= pages && newest->pages - pages <= pages / 8)) {
+            cache->count = count - 1;
+            cache->bytes -= newest->pages << PAGE_SHIFT;
+            large_cache_count_operation(cache);
+            return newest;
+        }
+    }
+    return large_cache_take_other(cache, pages);
+}
 
 /* The longest cached span of at least `pages` pages, or NULL: for an object that is to
  * grow (its memory is resident, and it has room). */
 struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
 
 /* Keeps a freed large span; false when it does not fit the budgets (the caller then
- * frees it to the page heap). Older spans may go back to the page heap to make room. */
-bool large_cache_put(struct large_cache *cache, struct span *span);
+ * frees it to the page heap). Older spans may go back to the page heap to make room.
+ * Inline when a slot is free and the bytes are within what the cache has already
+ * reserved of the process-wide budget (reserved never exceeds the thread's budget). */
+static inline bool large_cache_put(struct large_cache *cache, struct span *span)
+{
+    unsigned count = cache->count;
+    size_t needed = cache->bytes + (span->pages << PAGE_SHIFT);
+    if (unlikely(count == LARGE_CACHE_SLOTS || needed > cache->reserved))
+        return large_cache_put_slow(cache, span);
+    for (unsigned i = 0; i < count; i++)
+        if (unlikely(cache->spans[i] == span))
+            return large_cache_put_slow(cache, span);       /* reports the double free */
+    cache->spans[count] = span;
+    cache->count = count + 1;
+    cache->bytes = needed;
+    large_cache_count_operation(cache);
+    return true;
+}
 
 /* Returns every cached span to the page heap. */
 void large_cache_empty(struct large_cache *cache);

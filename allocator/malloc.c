@@ -27,7 +27,8 @@ size_t malloc_fast_path_limit;
 
 NOINLINE void *malloc_slow_path(size_t size)
 {
-    return large_alloc(size, 0, false);
+    pagoda_ensure_initialized();
+    return large_malloc(size);
 }
 
 /* The list was empty, or the size has no class: it is above the active table, or
@@ -37,7 +38,7 @@ NOINLINE void *malloc_miss(size_t size)
     pagoda_ensure_initialized();
     unsigned size_class = size_class_of(size);
     if (!size_class)
-        return large_alloc(size, 0, false);
+        return large_malloc(size);
     return thread_cache_alloc(size_class);
 }
 

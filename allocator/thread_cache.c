@@ -344,19 +344,9 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     return head;
 }
 
-/* First gives back the one the hit path took from hit_cache's room: a real cache's
- * room is its owner's alone and goes up by one; a static cache's may be taken from
- * by several threads at once and goes back to 0. */
-NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
+/* A small object whose list had no room (or whose thread has no cache of its own). */
+static NOINLINE void list_overflow(void *object, size_t size_class)
 {
-    if (hit_cache->owner_slot)
-        hit_cache->room[size_class]++;
-    else
-        __atomic_store_n(&hit_cache->room[size_class], 0, __ATOMIC_RELAXED);
-    if (size_class == 0) {          /* not a small object (see pagoda_free) */
-        free_slow_path(object);
-        return;
-    }
     if (unlikely(pagoda_debug.enabled)) {
         debug_free_small(object, size_class);
         return;
@@ -397,6 +387,22 @@ NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_
         cache->head[size_class] = object;
     }
     release_tick();
+}
+
+/* First gives back the one the hit path took from hit_cache's room: a real cache's
+ * room is its owner's alone and goes up by one; a static cache's may be taken from
+ * by several threads at once and goes back to 0. Both ways on are tail calls, so that
+ * a large object's free sets up no frame here. */
+NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
+{
+    if (hit_cache->owner_slot)
+        hit_cache->room[size_class]++;
+    else
+        __atomic_store_n(&hit_cache->room[size_class], 0, __ATOMIC_RELAXED);
+    if (size_class == 0)            /* not a small object (see pagoda_free) */
+        free_slow_path(object);
+    else
+        list_overflow(object, size_class);
 }
 
 /* ---- whole-cache operations ---------------------------------------------------------- */
