@@ -261,8 +261,9 @@ END_TEST
 
 /* ---- calloc: partly resident blocks ---- */
 
-enum residency { EVERY_OTHER_PAGE, FIRST_HALF, ONE_PAGE_IN_37 };
-static const char *const residency_names[] = { "every other page", "first half", "one page in 37" };
+enum residency { EVERY_OTHER_PAGE, FIRST_HALF, ONE_PAGE_IN_37, MIDDLE_HALF, RESIDENCY_COUNT };
+static const char *const residency_names[] = { "every other page", "first half", "one page in 37",
+                                               "middle half (ends untouched)" };
 
 static int page_is_written(enum residency residency, size_t page, size_t pages)
 {
@@ -270,6 +271,8 @@ static int page_is_written(enum residency residency, size_t page, size_t pages)
     case EVERY_OTHER_PAGE: return page % 2 == 0;
     case FIRST_HALF: return page < pages / 2;
     case ONE_PAGE_IN_37: return page % 37 == 5;
+    case MIDDLE_HALF: return page >= pages / 4 && page < pages / 4 * 3;
+    case RESIDENCY_COUNT: break;
     }
     return 0;
 }
@@ -957,7 +960,7 @@ static Suite *release_suite(void)
     tcase_add_test(zeros, test_calloc_from_a_split_dirty_span_is_zero);
     tcase_add_test(zeros, test_calloc_over_coalesced_dirty_spans_is_zero);
     tcase_add_test(zeros, test_calloc_of_reused_small_objects_is_zero_in_every_class);
-    tcase_add_loop_test(zeros, test_calloc_over_partly_resident_block_is_zero, 0, 3);
+    tcase_add_loop_test(zeros, test_calloc_over_partly_resident_block_is_zero, 0, RESIDENCY_COUNT);
     suite_add_tcase(s, zeros);
 
     TCase *trim = tcase_create("trim");
