@@ -450,6 +450,28 @@ void page_heap_free(struct span *span)
     lock_release(&heap_lock);
 }
 
+/* Moves the first `pages` pages of free span next (longer than that) to in-use span
+ * before it. next's start moves instead of a piece being split off: no span structure
+ * changes hands, and only the two pagemap entries at the new boundary change. */
+static void take_front_pages(struct span *span, struct span *next, size_t pages)
+{
+    free_list_remove(next);
+    size_t dirty;
+    if (next->dirt == DIRT_PREFIX) {
+        dirty = next->dirty_prefix < pages ? next->dirty_prefix : pages;
+        next->dirty_prefix -= dirty;
+    } else {
+        dirty = pagemap_count_dirty(next->first_page, pages);
+    }
+    free_dirty_pages -= dirty;
+    next->first_page += pages;
+    next->pages -= pages;
+    free_list_insert(next);
+    pagemap_set_span(next->first_page, next);
+    span->pages += pages;
+    pagemap_set_span(span_last_page(span), span);
+}
+
 bool page_heap_try_extend(struct span *span, size_t new_pages)
 {
     size_t needed = new_pages - span->pages;
@@ -458,15 +480,17 @@ bool page_heap_try_extend(struct span *span, size_t new_pages)
     struct span *next = pagemap_span(span->first_page + span->pages);
     if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages &&
         next->pages >= needed) {
-        next = carve(next, needed);
-        if (next) {
+        if (next->pages > needed) {
+            take_front_pages(span, next, needed);
+        } else {
+            free_list_remove(next);
             free_dirty_pages -= dirty_page_count(next);
             span->pages += next->pages;
-            large_in_use_pages += next->pages;
             span_recycle(next);
             pagemap_set_span(span_last_page(span), span);
-            extended = true;
         }
+        large_in_use_pages += needed;
+        extended = true;
     }
     lock_release(&heap_lock);
     return extended;

@@ -299,6 +299,26 @@ START_TEST(test_shrink_frees_the_tail_as_dirty_pages)
 }
 END_TEST
 
+/* Extending into part of a free span moves that span's start: the pages taken leave
+ * the free and dirty counts, and the rest keeps its own dirty pages. */
+START_TEST(test_extending_into_part_of_a_dirty_span_keeps_the_rest_counted)
+{
+    struct span *a = alloc_large(10), *barrier = alloc_large(1);
+    page_heap_shrink(a, 4);
+    ck_assert(page_heap_try_extend(a, 7));
+    ck_assert_uint_eq(a->pages, 7);
+    ck_assert(pagemap_span(span_last_page(a)) == a);
+    struct span *rest = free_span_at(a->first_page + 7);
+    ck_assert_uint_eq(rest->first_page, a->first_page + 7);
+    ck_assert_uint_eq(span_last_page(rest), barrier->first_page - 1);
+    ck_assert_uint_eq(dirty_pages_in(rest, rest->first_page, rest->pages), 3);
+    struct page_heap_stats stats = stats_now();
+    ck_assert_uint_eq(stats.large_in_use_bytes, bytes_of(8));
+    ck_assert_uint_eq(stats.free_dirty_bytes, bytes_of(3));
+    check_accounting(0);
+}
+END_TEST
+
 START_TEST(test_reused_dirty_pages_leave_the_free_dirty_count)
 {
     struct span *a = alloc_large(8);
@@ -406,6 +426,7 @@ Suite *tier_suite(void)
     tcase_add_test(resize, test_try_extend_fails_when_the_next_span_is_in_use);
     tcase_add_test(resize, test_try_extend_fails_when_the_free_pages_after_are_too_few);
     tcase_add_test(resize, test_shrink_frees_the_tail_as_dirty_pages);
+    tcase_add_test(resize, test_extending_into_part_of_a_dirty_span_keeps_the_rest_counted);
     suite_add_tcase(suite, resize);
     TCase *dirty = tcase_create("dirty pages and release");
     tcase_add_checked_fixture(dirty, setup, NULL);
