@@ -7,8 +7,10 @@
  */
 #include "allocator/large.h"
 
+#include "allocator/config.h"
 #include "allocator/debug.h"
 #include "allocator/init.h"
+#include "allocator/large_spare.h"
 #include "allocator/log.h"
 #include "allocator/release.h"
 #include "allocator/thread_cache.h"
@@ -29,12 +31,21 @@ static void zero_dirty_pages(const struct span *span)
     }
 }
 
-/* A span from the calling thread's large cache, or NULL. Not in the debug mode, whose
- * checks live on the page-heap path. */
+/* Whether a span of `pages` pages is too long for any thread's large cache: such spans
+ * go to the process's spare instead. */
+static bool beyond_thread_caches(size_t pages)
+{
+    return (pages << PAGE_SHIFT) > pagoda_config.thread_cache_bytes;
+}
+
+/* A span from the calling thread's large cache (or the spare, for a span too long for
+ * that), or NULL. Not in the debug mode, whose checks live on the page-heap path. */
 static struct span *take_cached(size_t pages, size_t alignment)
 {
     if (alignment > PAGE_SIZE || pagoda_debug.enabled)
         return NULL;
+    if (beyond_thread_caches(pages))
+        return large_spare_take(pages);
     struct thread_cache *cache = thread_cache_for_slow_path();
     return cache ? large_cache_take(&cache->large, pages) : NULL;
 }
@@ -123,9 +134,15 @@ size_t large_usable_size(const struct span *span)
 void large_free(struct span *span)
 {
     if (!pagoda_debug.enabled) {
-        struct thread_cache *cache = thread_cache_for_slow_path();
-        if (cache && large_cache_put(&cache->large, span))
-            return;
+        if (beyond_thread_caches(span->pages)) {
+            span = large_spare_put(span);       /* the spare it displaces goes on */
+            if (!span)
+                return;
+        } else {
+            struct thread_cache *cache = thread_cache_for_slow_path();
+            if (cache && large_cache_put(&cache->large, span))
+                return;
+        }
     }
     if (pagoda_debug.guard) {
         int saved_errno = errno;

@@ -10,6 +10,7 @@
 
 #include "allocator/clock.h"
 #include "allocator/config.h"
+#include "allocator/large_spare.h"
 #include "allocator/size_classes.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
@@ -29,6 +30,7 @@ static int background_thread_started;
 static size_t release_pass(uint64_t idle_before_ms)
 {
     size_t released = 0;
+    large_spare_release(idle_before_ms == UINT64_MAX);
     thread_cache_request_idle_drains(idle_before_ms);
     for (unsigned c = 1; c <= size_class_count; c++)
         released += central_release_idle(c, idle_before_ms);

@@ -12,6 +12,7 @@
 #include "allocator/stats.h"
 
 #include "allocator/init.h"
+#include "allocator/large_spare.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
 #include "central/metadata.h"
@@ -56,6 +57,7 @@ void stats_collect(struct pagoda_stats *stats)
     size_t thread_cached[SIZE_CLASS_MAX_COUNT + 1] = { 0 };
     size_t large_cached = 0;
     thread_cache_count_cached(thread_cached, &large_cached);
+    large_cached += large_spare_bytes();
     stats->size_class_count = size_class_count;
     for (unsigned c = 1; c <= size_class_count; c++) {
         struct pagoda_size_class_stats *entry = &stats->size_classes[c - 1];

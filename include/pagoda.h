@@ -94,7 +94,8 @@ struct pagoda_stats {
     struct pagoda_size_class_stats size_classes[PAGODA_STATS_MAX_CLASSES]; /* [i]: class i + 1 */
     /* Since version 2. */
     uint64_t large_thread_cache_bytes;  /* of thread_cache_bytes: freed large objects kept
-                                           for reuse (the rest is the classes' objects) */
+                                           for reuse, the process's spare block included
+                                           (the rest is the classes' objects) */
 };
 
 #define PAGODA_STATS_INIT { .size = sizeof(struct pagoda_stats) }

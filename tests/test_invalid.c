@@ -96,6 +96,20 @@ START_TEST(test_double_free_of_a_large_object_aborts)
 }
 END_TEST
 
+/* A block longer than a thread's large cache becomes the process's spare block. */
+START_TEST(test_double_free_of_a_16_mib_object_aborts)
+{
+    void *huge = malloc(16 * MiB);
+    ck_assert_ptr_nonnull(huge);
+    memset(huge, 1, 16 * MiB);
+    struct child_result r;
+    run_in_child(free_twice, huge, 10, &r);
+    free(huge);
+    assert_aborted(&r, "double free of a 16 MiB object");
+    assert_message_names_pointer(&r, huge);
+}
+END_TEST
+
 /* Small frees go to the thread cache unchecked, so the duplicate is found when it
  * reaches the central free lists. Freeing thousands more objects of the same size
  * pushes batches there, and the thread exiting flushes the rest of its cache. */
@@ -143,6 +157,7 @@ static Suite *invalid_suite(void)
     TCase *twice = tcase_create("double_free");
     tcase_set_timeout(twice, 30);
     tcase_add_test(twice, test_double_free_of_a_large_object_aborts);
+    tcase_add_test(twice, test_double_free_of_a_16_mib_object_aborts);
     tcase_add_test(twice, test_double_free_of_a_small_object_aborts_once_flushed);
     suite_add_tcase(s, twice);
 

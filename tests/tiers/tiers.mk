@@ -1,7 +1,8 @@
 # tiers.mk — white-box tests of each tier alone (included by the top-level Makefile).
 #
 #   make test-tiers   size classes, pagemap (entries and dirty bits), page heap,
-#                     central lists and thread caches, one Check binary each
+#                     central lists, thread caches, large caches and the large
+#                     spare, one Check binary each
 #
 # pagoda's sources (LIB_SRCS) are compiled once, with -DPAGODA_NO_STANDARD_NAMES, into
 # build/tests/tiers/obj and linked into every binary: the test process keeps glibc's
@@ -12,7 +13,7 @@
 TIERS_DIR     := $(BUILD)/tests/tiers
 TIERS_NAMES   := test_size_class_tier test_pagemap_entries test_pagemap_dirty \
                  test_page_heap_tier test_central_tier test_thread_cache_tier \
-                 test_large_cache_tier
+                 test_large_cache_tier test_large_spare_tier
 TIERS_BINS    := $(TIERS_NAMES:%=$(TIERS_DIR)/%)
 TIERS_CFLAGS  := $(COMMON_CFLAGS) -pthread -DPAGODA_NO_STANDARD_NAMES \
                  $(shell pkg-config --cflags check)

@@ -1,0 +1,49 @@
+/*
+ * large_spare.c — the process's spare large block (large_spare.h).
+ */
+#include "allocator/large_spare.h"
+
+#include "allocator/common.h"
+#include "allocator/log.h"
+#include "central/page_heap.h"
+
+static struct span *spare;
+static int spare_used;          /* taken or put since the last release pass */
+
+struct span *large_spare_take(size_t pages)
+{
+    if (!__atomic_load_n(&spare, __ATOMIC_RELAXED))     /* no exchange for nothing */
+        return NULL;
+    struct span *span = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+    if (!span)
+        return NULL;
+    __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
+    if (span->pages >= pages && span->pages - pages <= pages / 8)
+        return span;
+    page_heap_free(span);
+    return NULL;
+}
+
+struct span *large_spare_put(struct span *span)
+{
+    struct span *displaced = __atomic_exchange_n(&spare, span, __ATOMIC_ACQ_REL);
+    if (unlikely(displaced == span))
+        pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
+    __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
+    return displaced;
+}
+
+void large_spare_release(bool everything)
+{
+    if (__atomic_exchange_n(&spare_used, 0, __ATOMIC_RELAXED) && !everything)
+        return;
+    struct span *span = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+    if (span)
+        page_heap_free(span);
+}
+
+size_t large_spare_bytes(void)
+{
+    struct span *span = __atomic_load_n(&spare, __ATOMIC_ACQUIRE);
+    return span ? span->pages << PAGE_SHIFT : 0;
+}
