@@ -32,10 +32,11 @@ static void zero_dirty_pages(const struct span *span)
 }
 
 /* Whether a span of `pages` pages is too long for any thread's large cache: such spans
- * go to the process's spare instead. */
+ * go to the process's spare instead, unless freed memory is to go back to the OS at
+ * once (PAGODA_RELEASE_DELAY_MS=0). */
 static bool beyond_thread_caches(size_t pages)
 {
-    return (pages << PAGE_SHIFT) > pagoda_config.thread_cache_bytes;
+    return (pages << PAGE_SHIFT) > pagoda_config.thread_cache_bytes && pagoda_config.release_delay_ms;
 }
 
 /* A span from the calling thread's large cache (or the spare, for a span too long for

@@ -5,10 +5,14 @@
 
 #include "allocator/common.h"
 #include "allocator/log.h"
+#include "allocator/release.h"
 #include "central/page_heap.h"
+
+#define SPARE_TICK_PERIOD 16
 
 static struct span *spare;
 static int spare_used;          /* taken or put since the last release pass */
+static unsigned spare_puts;     /* paces release ticks; a lost update costs nothing */
 
 struct span *large_spare_take(size_t pages)
 {
@@ -30,6 +34,13 @@ struct span *large_spare_put(struct span *span)
     if (unlikely(displaced == span))
         pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
     __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
+    /* Every SPARE_TICK_PERIOD-th put (and the first) gives the release passes their
+     * tick, as the large caches do: a program that only cycles its huge buffer still
+     * lets idle memory elsewhere go back. */
+    unsigned puts = __atomic_load_n(&spare_puts, __ATOMIC_RELAXED);
+    __atomic_store_n(&spare_puts, puts + 1, __ATOMIC_RELAXED);
+    if (puts % SPARE_TICK_PERIOD == 0)
+        release_tick();
     return displaced;
 }
 

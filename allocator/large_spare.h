@@ -11,7 +11,9 @@
  * to an eighth more, the large cache's rule) sends it there too. The spare stays "large,
  * in use" for the page heap, like a span in a large cache. A release pass gives it back
  * to the page heap when it was not used since the previous pass, a trim always, so it
- * waits at most two pass intervals before the page heap's own release delay applies.
+ * waits at most two pass intervals before the page heap's own release delay applies;
+ * with PAGODA_RELEASE_DELAY_MS=0 there is no spare (large.c). Puts pace release ticks
+ * as the large caches' operations do.
  */
 #ifndef PAGODA_LARGE_SPARE_H
 #define PAGODA_LARGE_SPARE_H
