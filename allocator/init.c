@@ -22,6 +22,7 @@
 #include "allocator/stats.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
+#include "central/large_spare.h"
 #include "central/metadata.h"
 #include "central/page_heap.h"
 
@@ -48,6 +49,7 @@ static void after_fork(int in_child)
     if (in_child) {
         lock_reset(&init_lock);
         release_after_fork_in_child();
+        large_spare_after_fork_in_child();
     } else {
         lock_release(&init_lock);
     }

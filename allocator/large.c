@@ -10,10 +10,10 @@
 #include "allocator/config.h"
 #include "allocator/debug.h"
 #include "allocator/init.h"
-#include "allocator/large_spare.h"
 #include "allocator/log.h"
 #include "allocator/release.h"
 #include "allocator/thread_cache.h"
+#include "central/large_spare.h"
 #include "central/os_memory.h"
 #include "central/page_heap.h"
 #include "pagemap/pagemap.h"
@@ -53,11 +53,15 @@ static struct span *take_cached(size_t pages, size_t alignment)
 
 /* malloc's request above every class (pagoda has started): the newest span in the
  * thread's large cache when it fits, with nothing to zero, align or guard; the rest
- * is large_alloc's. */
+ * is large_alloc's, requests too long for the cache included (asking the cache for
+ * one would empty it). */
 void *large_malloc(size_t size)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
-    if (likely(cache->owner_slot && size <= MAX_REQUEST_SIZE && !pagoda_debug.enabled)) {
+    /* size fits the budget in whole pages exactly when it is at most the budget
+     * rounded down to pages. */
+    size_t cacheable = pagoda_config.thread_cache_bytes & ~(size_t)PAGE_MASK;
+    if (likely(cache->owner_slot && size <= cacheable && !pagoda_debug.enabled)) {
         struct span *span = large_cache_take(&cache->large, pages_for(size));
         if (likely(span))
             return span_start(span);

@@ -10,10 +10,10 @@
 
 #include "allocator/clock.h"
 #include "allocator/config.h"
-#include "allocator/large_spare.h"
 #include "allocator/size_classes.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
+#include "central/large_spare.h"
 #include "central/page_heap.h"
 
 #include <errno.h>

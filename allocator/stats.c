@@ -12,9 +12,9 @@
 #include "allocator/stats.h"
 
 #include "allocator/init.h"
-#include "allocator/large_spare.h"
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
+#include "central/large_spare.h"
 #include "central/metadata.h"
 #include "central/page_heap.h"
 #include "pagemap/pagemap.h"
@@ -70,7 +70,8 @@ void stats_collect(struct pagoda_stats *stats)
 
     struct page_heap_stats heap;
     page_heap_get_stats(&heap);
-    /* Large objects in thread caches are in use for the page heap, free for the program. */
+    /* Large objects in thread caches and the spare are in use for the page heap, free
+     * for the program. */
     if (large_cached > heap.large_in_use_bytes)
         large_cached = heap.large_in_use_bytes;
     stats->large_in_use_bytes = heap.large_in_use_bytes - large_cached;

@@ -484,7 +484,7 @@ void thread_cache_unlock_after_fork(int in_child)
         /* The child's release passes (and its background thread) start afresh: its
          * next large-cache operation gives a tick. */
         if (own)
-            own->large.operations = 0;
+            own->large.operations = own->large.operations_at_scavenge = 0;
     } else
         lock_release(&registry_lock);
 }

@@ -20,6 +20,7 @@
 #include "allocator/debug.h"
 #include "allocator/lock.h"
 #include "allocator/size_classes.h"
+#include "central/large_spare.h"
 #include "central/metadata.h"
 #include "central/os_memory.h"
 #include "central/page_release.h"
@@ -279,6 +280,33 @@ static struct span *carve(struct span *span, size_t pages)
     return span;
 }
 
+/* Puts an in-use span (small or large; last_used_ms and released set) back on the
+ * free lists. Under heap_lock. */
+static void free_in_use_span(struct span *span)
+{
+    if (span->state == SPAN_SMALL) {
+        pagemap_set_size_class_range(span->first_page, span->pages, 0);
+        bitmap_recycle(span);
+    } else
+        large_in_use_pages -= span->pages;
+    set_wholly_dirty(span);           /* the program may have written any page of it */
+    free_dirty_pages += span->pages;
+    insert_coalesced(span);
+}
+
+/* Takes the process's spare large block back onto the free lists (large_spare.h);
+ * false when there was none. Under heap_lock. */
+static bool reclaim_spare(void)
+{
+    struct span *span = large_spare_detach();
+    if (!span)
+        return false;
+    span->last_used_ms = clock_ms();
+    span->released = 0;
+    free_in_use_span(span);
+    return true;
+}
+
 /* ---- growth ------------------------------------------------------------------------ */
 
 /* Maps at least `pages` more pages from the OS onto the free lists. */
@@ -320,16 +348,21 @@ static size_t release_free_spans(uint64_t idle_before_ms);
 static void enforce_memory_limit(size_t pages)
 {
     size_t limit_pages = pagoda_config.memory_limit >> PAGE_SHIFT;
-    if (limit_pages && free_dirty_pages && mapped_pages - free_pages + free_dirty_pages + pages > limit_pages)
+    if (!limit_pages || mapped_pages - free_pages + free_dirty_pages + pages <= limit_pages)
+        return;
+    reclaim_spare();
+    if (free_dirty_pages)
         release_free_spans(UINT64_MAX);
 }
 
-/* A free span of at least `pages` pages chosen by find, growing the heap once when
- * find has none. */
+/* A free span of at least `pages` pages chosen by find: from the free lists, else
+ * with the spare large block back on them, else after growing the heap once. */
 static struct span *find_or_grow(size_t pages, struct span *(*find)(size_t pages))
 {
     enforce_memory_limit(pages);
     struct span *span = find(pages);
+    if (!span && reclaim_spare())
+        span = find(pages);
     if (!span && grow(pages))
         span = find(pages);
     return span;
@@ -439,14 +472,7 @@ void page_heap_free(struct span *span)
     span->last_used_ms = clock_ms();
     span->released = 0;
     lock_acquire(&heap_lock);
-    if (span->state == SPAN_SMALL) {
-        pagemap_set_size_class_range(span->first_page, span->pages, 0);
-        bitmap_recycle(span);
-    } else
-        large_in_use_pages -= span->pages;
-    set_wholly_dirty(span);           /* the program may have written any page of it */
-    free_dirty_pages += span->pages;
-    insert_coalesced(span);
+    free_in_use_span(span);
     lock_release(&heap_lock);
 }
 

@@ -261,9 +261,10 @@ END_TEST
 
 /* ---- calloc: partly resident blocks ---- */
 
-enum residency { EVERY_OTHER_PAGE, FIRST_HALF, ONE_PAGE_IN_37, MIDDLE_HALF, RESIDENCY_COUNT };
+enum residency { EVERY_OTHER_PAGE, FIRST_HALF, ONE_PAGE_IN_37, MIDDLE_HALF, ENDS_ONLY, RESIDENCY_COUNT };
 static const char *const residency_names[] = { "every other page", "first half", "one page in 37",
-                                               "middle half (ends untouched)" };
+                                               "middle half (ends untouched)",
+                                               "first and last 128 KiB only" };
 
 static int page_is_written(enum residency residency, size_t page, size_t pages)
 {
@@ -272,6 +273,7 @@ static int page_is_written(enum residency residency, size_t page, size_t pages)
     case FIRST_HALF: return page < pages / 2;
     case ONE_PAGE_IN_37: return page % 37 == 5;
     case MIDDLE_HALF: return page >= pages / 4 && page < pages / 4 * 3;
+    case ENDS_ONLY: return page < 32 || page >= pages - 32;
     case RESIDENCY_COUNT: break;
     }
     return 0;
@@ -298,6 +300,29 @@ START_TEST(test_calloc_over_partly_resident_block_is_zero)
             ck_abort_msg("%s: byte %zu of page %zu is 0x%02x", residency_names[residency], i,
                          page, zeroed[page * PAGE + i]);
     }
+    free(zeroed);
+}
+END_TEST
+
+/* calloc of a 64 MiB block written only at its ends clears what was written and no
+ * more: the block must not become resident in full (each probed window at the ends is
+ * resident, the two between are not). */
+START_TEST(test_calloc_over_a_block_written_at_its_ends_stays_small)
+{
+    size_t size = 64 * MiB, pages = size / PAGE;
+    unsigned char *written = checked_malloc(size);
+    for (size_t page = 0; page < pages; page++)
+        if (page_is_written(ENDS_ONLY, page, pages))
+            memset(written + page * PAGE, 0xff, PAGE);
+    free(written);
+    size_t before = resident_bytes();
+    unsigned char *zeroed = calloc(1, size);
+    ck_assert_ptr_eq(zeroed, written);
+    size_t grown = resident_bytes() - before;
+    ck_assert_msg(grown < 8 * MiB, "calloc made %zu KiB resident for 256 KiB of written pages",
+                  grown / 1024);
+    ck_assert_uint_eq(first_nonzero(zeroed, 32 * PAGE), 32 * PAGE);
+    ck_assert_uint_eq(first_nonzero(zeroed + size - 32 * PAGE, 32 * PAGE), 32 * PAGE);
     free(zeroed);
 }
 END_TEST
@@ -961,6 +986,7 @@ static Suite *release_suite(void)
     tcase_add_test(zeros, test_calloc_over_coalesced_dirty_spans_is_zero);
     tcase_add_test(zeros, test_calloc_of_reused_small_objects_is_zero_in_every_class);
     tcase_add_loop_test(zeros, test_calloc_over_partly_resident_block_is_zero, 0, RESIDENCY_COUNT);
+    tcase_add_test(zeros, test_calloc_over_a_block_written_at_its_ends_stays_small);
     suite_add_tcase(s, zeros);
 
     TCase *trim = tcase_create("trim");

@@ -1,5 +1,5 @@
 /*
- * test_large_spare_tier.c — the process's spare large block (allocator/large_spare.h),
+ * test_large_spare_tier.c — the process's spare large block (central/large_spare.h),
  * driven through pagoda_malloc / pagoda_free and observed through large_spare_bytes
  * and the page heap's statistics.
  *
@@ -7,15 +7,16 @@
  * spare and comes back for a request of its page count or up to an eighth fewer pages;
  * a request it does not fit sends it to the page heap; a newer spare sends the older
  * one there; a release pass keeps a spare used since the previous pass and gives back
- * one that was not, a trim gives it back at once; statistics count it as free, not in
- * use; calloc of the spare (whose pages the program wrote) reads zero.
+ * one that was not, a trim gives it back at once; the page heap takes it back before it
+ * grows; statistics count it as free, not in use; calloc of the spare (whose pages the
+ * program wrote) reads zero.
  *
  * Each test sets PAGODA_RELEASE_DELAY_MS=never, so no release pass runs unasked.
  */
 #include "tests/tiers/tier_suite.h"
 
 #include "allocator/init.h"
-#include "allocator/large_spare.h"
+#include "central/large_spare.h"
 #include "central/page_heap.h"
 #include "pagoda.h"
 
@@ -93,6 +94,21 @@ START_TEST(test_release_passes_give_back_an_unused_spare)
 }
 END_TEST
 
+/* A request the free lists cannot serve takes the spare back onto them before the
+ * heap grows: the spare is gone, and its pages are free pages of the heap again. */
+START_TEST(test_the_page_heap_takes_the_spare_back_before_growing)
+{
+    pagoda_free(pagoda_malloc(8 * MiB));
+    ck_assert_uint_eq(large_spare_bytes(), 8 * MiB);
+    size_t in_use = large_in_use_bytes();
+    struct span *span = page_heap_alloc(3000, 0);     /* about 11.7 MiB: fits nothing */
+    ck_assert_ptr_nonnull(span);
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 8 * MiB + 3000 * 4096);
+    page_heap_free(span);
+}
+END_TEST
+
 START_TEST(test_statistics_count_the_spare_as_free)
 {
     void *kept = pagoda_malloc(6 * MiB), *freed = pagoda_malloc(8 * MiB);
@@ -127,6 +143,7 @@ Suite *tier_suite(void)
     tcase_add_test(spare, test_a_request_the_spare_does_not_fit_frees_it);
     tcase_add_test(spare, test_a_newer_spare_sends_the_older_to_the_page_heap);
     tcase_add_test(spare, test_release_passes_give_back_an_unused_spare);
+    tcase_add_test(spare, test_the_page_heap_takes_the_spare_back_before_growing);
     tcase_add_test(spare, test_statistics_count_the_spare_as_free);
     tcase_add_test(spare, test_calloc_of_the_written_spare_reads_zero);
     suite_add_tcase(suite, spare);

@@ -1,7 +1,10 @@
 /*
  * large_spare.c — the process's spare large block (large_spare.h).
+ *
+ * spare_pages mirrors the spare's length for statistics, written beside each exchange,
+ * so that no reader follows the pointer to a span another thread may own by then.
  */
-#include "allocator/large_spare.h"
+#include "central/large_spare.h"
 
 #include "allocator/common.h"
 #include "allocator/log.h"
@@ -11,14 +14,23 @@
 #define SPARE_TICK_PERIOD 16
 
 static struct span *spare;
+static size_t spare_pages;
 static int spare_used;          /* taken or put since the last release pass */
 static unsigned spare_puts;     /* paces release ticks; a lost update costs nothing */
 
-struct span *large_spare_take(size_t pages)
+struct span *large_spare_detach(void)
 {
     if (!__atomic_load_n(&spare, __ATOMIC_RELAXED))     /* no exchange for nothing */
         return NULL;
     struct span *span = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+    if (span)
+        __atomic_store_n(&spare_pages, 0, __ATOMIC_RELAXED);
+    return span;
+}
+
+struct span *large_spare_take(size_t pages)
+{
+    struct span *span = large_spare_detach();
     if (!span)
         return NULL;
     __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
@@ -30,9 +42,11 @@ struct span *large_spare_take(size_t pages)
 
 struct span *large_spare_put(struct span *span)
 {
+    size_t pages = span->pages;
     struct span *displaced = __atomic_exchange_n(&spare, span, __ATOMIC_ACQ_REL);
     if (unlikely(displaced == span))
         pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
+    __atomic_store_n(&spare_pages, pages, __ATOMIC_RELAXED);
     __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
     /* Every SPARE_TICK_PERIOD-th put (and the first) gives the release passes their
      * tick, as the large caches do: a program that only cycles its huge buffer still
@@ -48,13 +62,17 @@ void large_spare_release(bool everything)
 {
     if (__atomic_exchange_n(&spare_used, 0, __ATOMIC_RELAXED) && !everything)
         return;
-    struct span *span = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+    struct span *span = large_spare_detach();
     if (span)
         page_heap_free(span);
 }
 
 size_t large_spare_bytes(void)
 {
-    struct span *span = __atomic_load_n(&spare, __ATOMIC_ACQUIRE);
-    return span ? span->pages << PAGE_SHIFT : 0;
+    return __atomic_load_n(&spare_pages, __ATOMIC_RELAXED) << PAGE_SHIFT;
+}
+
+void large_spare_after_fork_in_child(void)
+{
+    spare_puts = 0;
 }
