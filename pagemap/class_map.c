@@ -11,7 +11,7 @@
 static uint8_t zero_class_leaf[CLASS_MAP_LEAF_PAGES];
 
 /* The root is filled at load time with zero_class_leaf's bias for each index; the
- * macros spell out the 4,096 entries. */
+ * macros spell out the 1,024 entries. */
 #define ZERO_BIAS(index) ((uintptr_t)zero_class_leaf - ((uintptr_t)(index) << CLASS_MAP_LEAF_BITS))
 #define ZERO_BIAS_4(i) ZERO_BIAS(i), ZERO_BIAS((i) + 1), ZERO_BIAS((i) + 2), ZERO_BIAS((i) + 3)
 #define ZERO_BIAS_16(i) ZERO_BIAS_4(i), ZERO_BIAS_4((i) + 4), ZERO_BIAS_4((i) + 8), ZERO_BIAS_4((i) + 12)
@@ -20,10 +20,8 @@ static uint8_t zero_class_leaf[CLASS_MAP_LEAF_PAGES];
 #define ZERO_BIAS_1024(i) \
     ZERO_BIAS_256(i), ZERO_BIAS_256((i) + 256), ZERO_BIAS_256((i) + 512), ZERO_BIAS_256((i) + 768)
 
-_Static_assert(CLASS_MAP_ROOT_SIZE == 4096, "the initialiser below spells out 4,096 entries");
-uintptr_t class_map_bias[CLASS_MAP_ROOT_SIZE] = {
-    ZERO_BIAS_1024(0), ZERO_BIAS_1024(1024), ZERO_BIAS_1024(2048), ZERO_BIAS_1024(3072)
-};
+_Static_assert(CLASS_MAP_ROOT_SIZE == 1024, "the initialiser below spells out 1,024 entries");
+uintptr_t class_map_bias[CLASS_MAP_ROOT_SIZE] = { ZERO_BIAS_1024(0) };
 
 static size_t leaf_bytes_mapped;
 

@@ -2,18 +2,22 @@
  * class_map.h — the size-class byte of every 4 KiB page, laid out for free()'s hit
  * path: a radix tree of its own beside the span pagemap (pagemap.h), with wider leaves.
  *
- *   address: | 16 unused | 12 root index | 24 leaf index | 12 page offset |
+ *   address: | 16 unused | 10 root index | 26 leaf index | 12 page offset |
  *
- * A leaf is 16 MiB of class bytes covering 64 GiB of address space; it is mapped
+ * A leaf is 64 MiB of class bytes covering 256 GiB of address space; it is mapped
  * lazily and only the parts over the heap's pages become resident (4 KiB of bytes per
- * 16 MiB of heap). The root, class_map_bias, has 4,096 entries and no empty one: each
+ * 16 MiB of heap). The root, class_map_bias, has 1,024 entries and no empty one: each
  * holds its leaf's address minus the leaf's first page number (its "bias"), so that
  * the class byte of page is at (bias + page) with no mask; a root entry without a leaf
  * of its own holds the bias of zero_class_leaf, a leaf that is never written and
  * reads as class 0 everywhere. So the hit path needs neither a mask nor a null test,
  * only the bound test that keeps addresses above 48 bits out of the root. The root is
  * initialised statically (by load-time relocations), so the lookup is valid before
- * start-up, for free(NULL) and for any pointer.
+ * start-up, for free(NULL) and for any pointer. Its size is a trade: each entry costs
+ * every process a 24-byte relocation record and 8 bytes of .data, read and written at
+ * load, and each leaf costs address space (a process using pagoda maps one leaf, and
+ * zero_class_leaf is as large). 4,096 entries of 16 MiB leaves cost about 130 KiB of
+ * resident memory per process; 1,024 of 64 MiB about 32 KiB.
  *
  * Invariant (kept by the page heap, under its lock): a page's byte is non-zero exactly
  * when the page lies in an in-use span of small objects, and is then that span's class.
@@ -25,7 +29,7 @@
 
 #include <stdbool.h>
 
-#define CLASS_MAP_LEAF_BITS 24
+#define CLASS_MAP_LEAF_BITS 26
 #define CLASS_MAP_ROOT_BITS (48 - PAGE_SHIFT - CLASS_MAP_LEAF_BITS)
 #define CLASS_MAP_LEAF_PAGES ((uintptr_t)1 << CLASS_MAP_LEAF_BITS)
 #define CLASS_MAP_ROOT_SIZE ((uintptr_t)1 << CLASS_MAP_ROOT_BITS)

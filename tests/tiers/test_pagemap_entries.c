@@ -147,7 +147,7 @@ START_TEST(test_ensure_refuses_pages_beyond_48_bits)
 }
 END_TEST
 
-/* HIGH_BOUNDARY starts both a span leaf (1 GiB) and a class-map leaf (64 GiB). */
+/* HIGH_BOUNDARY starts both a span leaf (1 GiB) and a class-map leaf (256 GiB). */
 START_TEST(test_ensure_maps_each_leaf_once)
 {
     size_t span_leaf_bytes = (sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK;
@@ -166,7 +166,7 @@ START_TEST(test_ensure_maps_each_leaf_once)
 END_TEST
 
 /* A page whose class-map root entry has no leaf of its own reads the zero leaf: 0 at
- * both ends of the 64 GiB it covers, until a leaf is mapped there. */
+ * both ends of the 256 GiB it covers, until a leaf is mapped there. */
 START_TEST(test_class_map_entries_without_a_leaf_read_the_zero_leaf)
 {
     uintptr_t first = HIGH_BOUNDARY + 4 * CLASS_MAP_LEAF_PAGES;
