@@ -279,17 +279,28 @@ static int page_is_written(enum residency residency, size_t page, size_t pages)
     return 0;
 }
 
-/* A 64 MiB block with only some pages written (so only those are resident) is freed
- * and calloc'ed back; every page must read as zero. */
-START_TEST(test_calloc_over_partly_resident_block_is_zero)
+#define PARTLY_WRITTEN_SIZE (64 * MiB)
+
+/* Allocates a PARTLY_WRITTEN_SIZE block, writes the pages `residency` names (so only
+ * those are resident), frees it and returns where it was. */
+static unsigned char *write_pages_and_free(enum residency residency)
 {
-    enum residency residency = (enum residency)_i;
-    size_t size = 64 * MiB, pages = size / PAGE;
-    unsigned char *written = checked_malloc(size);
+    size_t pages = PARTLY_WRITTEN_SIZE / PAGE;
+    unsigned char *written = checked_malloc(PARTLY_WRITTEN_SIZE);
     for (size_t page = 0; page < pages; page++)
         if (page_is_written(residency, page, pages))
             memset(written + page * PAGE, 0xff, PAGE);
     free(written);
+    return written;
+}
+
+/* A block with only some pages written is freed and calloc'ed back; every page must
+ * read as zero. */
+START_TEST(test_calloc_over_partly_resident_block_is_zero)
+{
+    enum residency residency = (enum residency)_i;
+    size_t size = PARTLY_WRITTEN_SIZE, pages = size / PAGE;
+    unsigned char *written = write_pages_and_free(residency);
     unsigned char *zeroed = calloc(1, size);
     ck_assert_ptr_nonnull(zeroed);
     ck_assert_msg(zeroed == written, "%s: the calloc did not reuse the freed block",
@@ -309,12 +320,8 @@ END_TEST
  * resident, the two between are not). */
 START_TEST(test_calloc_over_a_block_written_at_its_ends_stays_small)
 {
-    size_t size = 64 * MiB, pages = size / PAGE;
-    unsigned char *written = checked_malloc(size);
-    for (size_t page = 0; page < pages; page++)
-        if (page_is_written(ENDS_ONLY, page, pages))
-            memset(written + page * PAGE, 0xff, PAGE);
-    free(written);
+    size_t size = PARTLY_WRITTEN_SIZE;
+    unsigned char *written = write_pages_and_free(ENDS_ONLY);
     size_t before = resident_bytes();
     unsigned char *zeroed = calloc(1, size);
     ck_assert_ptr_eq(zeroed, written);

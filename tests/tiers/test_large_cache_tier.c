@@ -1,24 +1,32 @@
 /*
- * test_large_cache_tier.c — the per-thread cache of freed large objects
- * (allocator/large_cache.h), driven through pagoda_malloc / pagoda_free in the calling
- * thread and observed through thread_cache_count_cached and the page
- * heap's statistics.
+ * test_large_cache_tier.c — freed large objects kept for reuse: the per-thread caches
+ * (allocator/large_cache.h) and the process's spare block (central/large_spare.h),
+ * driven through pagoda_malloc / pagoda_free in the calling thread and observed
+ * through thread_cache_count_cached, large_spare_bytes and the page heap's statistics.
  *
- * Invariants checked: a freed large block comes back for a request of its page count
- * or up to an eighth fewer pages, and not for others; a request that fits nothing
- * cached empties the cache into the page heap; calloc of a cached block (whose pages
- * the program wrote) reads zero; the cache never holds more than LARGE_CACHE_SLOTS
- * blocks nor more than PAGODA_THREAD_CACHE_BYTES, and blocks larger than that neither
- * enter it nor empty it (large_spare.h has them); a thread's blocks go back to the page heap when it
- * exits; statistics count cached blocks as thread-cached, not in use.
+ * Invariants checked, large caches: a freed large block comes back for a request of
+ * its page count or up to an eighth fewer pages, and not for others; a request that
+ * fits nothing cached empties the cache into the page heap; calloc of a cached block
+ * (whose pages the program wrote) reads zero; the cache never holds more than
+ * LARGE_CACHE_SLOTS blocks nor more than PAGODA_THREAD_CACHE_BYTES, and blocks larger
+ * than that neither enter it nor empty it; a thread's blocks go back to the page heap
+ * when it exits; statistics count cached blocks as thread-cached, not in use.
  *
- * Each test sets PAGODA_RELEASE_DELAY_MS=never, so no scavenge or drain empties the
- * cache while it is watched.
+ * The spare: a freed block longer than PAGODA_THREAD_CACHE_BYTES becomes the spare and
+ * comes back for a request of its page count or up to an eighth fewer pages; a request
+ * it does not fit sends it to the page heap; a newer spare sends the older one there;
+ * a release pass keeps a spare used since the previous pass and gives back one that
+ * was not, a trim gives it back at once; the page heap takes it back before it grows;
+ * statistics count it as free, not in use; calloc of the spare reads zero.
+ *
+ * Each test sets PAGODA_RELEASE_DELAY_MS=never, so no scavenge, drain or release pass
+ * runs unasked.
  */
 #include "tests/tiers/tier_suite.h"
 
 #include "allocator/init.h"
 #include "allocator/thread_cache.h"
+#include "central/large_spare.h"
 #include "central/page_heap.h"
 #include "pagoda.h"
 
@@ -81,16 +89,22 @@ START_TEST(test_a_request_that_fits_nothing_empties_the_cache)
 }
 END_TEST
 
-START_TEST(test_calloc_of_a_written_cached_block_reads_zero)
+/* A block kept in the thread's large cache (256 KiB) or as the spare (8 MiB, above
+ * PAGODA_THREAD_CACHE_BYTES): the program wrote it, calloc clears it. */
+static const size_t kept_sizes[] = { 256 * KiB, 8 * MiB };
+#define KEPT_SIZES ((int)(sizeof kept_sizes / sizeof kept_sizes[0]))
+
+START_TEST(test_calloc_of_a_written_kept_block_reads_zero)
 {
-    unsigned char *p = pagoda_malloc(256 * KiB);
-    memset(p, 0xab, 256 * KiB);
+    size_t size = kept_sizes[_i];
+    unsigned char *p = pagoda_malloc(size);
+    memset(p, 0xab, size);
     pagoda_free(p);
-    unsigned char *q = pagoda_calloc(1, 256 * KiB);
+    unsigned char *q = pagoda_calloc(1, size);
     ck_assert_ptr_eq(q, p);
-    for (size_t i = 0; i < 256 * KiB; i++)
+    for (size_t i = 0; i < size; i++)
         if (q[i])
-            ck_abort_msg("byte %zu of a calloc'd cached block reads %#x", i, q[i]);
+            ck_abort_msg("byte %zu of a calloc'd %zu-byte kept block reads %#x", i, size, q[i]);
     pagoda_free(q);
 }
 END_TEST
@@ -145,31 +159,110 @@ START_TEST(test_a_thread_exit_returns_its_blocks)
 }
 END_TEST
 
-START_TEST(test_statistics_count_cached_blocks_as_free)
+START_TEST(test_statistics_count_kept_blocks_as_free)
 {
-    void *kept = pagoda_malloc(128 * KiB), *freed = pagoda_malloc(64 * KiB);
+    size_t size = kept_sizes[_i];
+    void *kept = pagoda_malloc(size / 2), *freed = pagoda_malloc(size);
     pagoda_free(freed);
     struct pagoda_stats stats = PAGODA_STATS_INIT;
     ck_assert_int_eq(pagoda_stats_get(&stats), 0);
-    ck_assert_uint_eq(stats.large_thread_cache_bytes, 64 * KiB);
-    ck_assert_uint_eq(stats.large_in_use_bytes, 128 * KiB);
-    ck_assert_uint_ge(stats.thread_cache_bytes, 64 * KiB);
+    ck_assert_uint_eq(stats.large_thread_cache_bytes, size);
+    ck_assert_uint_eq(stats.large_in_use_bytes, size / 2);
+    ck_assert_uint_ge(stats.thread_cache_bytes, size);
     pagoda_free(kept);
+}
+END_TEST
+
+START_TEST(test_a_block_beyond_the_thread_budget_becomes_the_spare)
+{
+    char *p = pagoda_malloc(8 * MiB);
+    pagoda_free(p);
+    ck_assert_uint_eq(large_spare_bytes(), 8 * MiB);
+    ck_assert_ptr_eq(pagoda_malloc(8 * MiB), p);
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+    pagoda_free(p);
+    ck_assert_ptr_eq(pagoda_malloc(8 * MiB - 8 * MiB / 9), p);     /* an eighth fewer pages */
+    ck_assert_uint_eq(pagoda_malloc_usable_size(p), 8 * MiB);
+    pagoda_free(p);
+}
+END_TEST
+
+START_TEST(test_a_request_the_spare_does_not_fit_frees_it)
+{
+    char *p = pagoda_malloc(8 * MiB);
+    size_t in_use = large_in_use_bytes();
+    pagoda_free(p);
+    char *q = pagoda_malloc(6 * MiB);                 /* too short for the spare */
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 8 * MiB + 6 * MiB);
+    ck_assert_ptr_eq(q, p);                           /* cut from the freed block */
+    pagoda_free(q);
+}
+END_TEST
+
+START_TEST(test_a_newer_spare_sends_the_older_to_the_page_heap)
+{
+    char *a = pagoda_malloc(8 * MiB), *b = pagoda_malloc(12 * MiB);
+    size_t in_use = large_in_use_bytes();
+    pagoda_free(a);
+    pagoda_free(b);
+    ck_assert_uint_eq(large_spare_bytes(), 12 * MiB);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 8 * MiB);
+    ck_assert_ptr_eq(pagoda_malloc(12 * MiB), b);
+    pagoda_free(b);
+}
+END_TEST
+
+START_TEST(test_release_passes_give_back_an_unused_spare)
+{
+    pagoda_free(pagoda_malloc(8 * MiB));
+    size_t in_use = large_in_use_bytes();
+    large_spare_release(false);                       /* used since the last pass: kept */
+    ck_assert_uint_eq(large_spare_bytes(), 8 * MiB);
+    large_spare_release(false);                       /* unused since: given back */
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 8 * MiB);
+    pagoda_free(pagoda_malloc(8 * MiB));
+    ck_assert_uint_eq(pagoda_release_free_memory() >= 8 * MiB, 1);  /* a trim: at once */
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+}
+END_TEST
+
+/* A request the free lists cannot serve takes the spare back onto them before the
+ * heap grows: the spare is gone, and its pages are free pages of the heap again. */
+START_TEST(test_the_page_heap_takes_the_spare_back_before_growing)
+{
+    pagoda_free(pagoda_malloc(8 * MiB));
+    ck_assert_uint_eq(large_spare_bytes(), 8 * MiB);
+    size_t in_use = large_in_use_bytes();
+    struct span *span = page_heap_alloc(3000, 0);     /* about 11.7 MiB: fits nothing */
+    ck_assert_ptr_nonnull(span);
+    ck_assert_uint_eq(large_spare_bytes(), 0);
+    ck_assert_uint_eq(large_in_use_bytes(), in_use - 8 * MiB + 3000 * 4096);
+    page_heap_free(span);
 }
 END_TEST
 
 Suite *tier_suite(void)
 {
-    Suite *suite = suite_create("large cache");
+    Suite *suite = suite_create("large blocks kept for reuse");
     TCase *cache = tcase_create("large cache");
     tcase_add_checked_fixture(cache, setup, NULL);
     tcase_add_test(cache, test_a_freed_block_comes_back_for_the_same_pages);
     tcase_add_test(cache, test_a_request_that_fits_nothing_empties_the_cache);
-    tcase_add_test(cache, test_calloc_of_a_written_cached_block_reads_zero);
+    tcase_add_loop_test(cache, test_calloc_of_a_written_kept_block_reads_zero, 0, KEPT_SIZES);
     tcase_add_test(cache, test_the_cache_keeps_at_most_its_slots);
     tcase_add_test(cache, test_the_cache_keeps_at_most_its_bytes);
     tcase_add_test(cache, test_a_thread_exit_returns_its_blocks);
-    tcase_add_test(cache, test_statistics_count_cached_blocks_as_free);
+    tcase_add_loop_test(cache, test_statistics_count_kept_blocks_as_free, 0, KEPT_SIZES);
     suite_add_tcase(suite, cache);
+    TCase *spare = tcase_create("large spare");
+    tcase_add_checked_fixture(spare, setup, NULL);
+    tcase_add_test(spare, test_a_block_beyond_the_thread_budget_becomes_the_spare);
+    tcase_add_test(spare, test_a_request_the_spare_does_not_fit_frees_it);
+    tcase_add_test(spare, test_a_newer_spare_sends_the_older_to_the_page_heap);
+    tcase_add_test(spare, test_release_passes_give_back_an_unused_spare);
+    tcase_add_test(spare, test_the_page_heap_takes_the_spare_back_before_growing);
+    suite_add_tcase(suite, spare);
     return suite;
 }

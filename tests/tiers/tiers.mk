@@ -13,7 +13,7 @@
 TIERS_DIR     := $(BUILD)/tests/tiers
 TIERS_NAMES   := test_size_class_tier test_pagemap_entries test_pagemap_dirty \
                  test_page_heap_tier test_central_tier test_thread_cache_tier \
-                 test_large_cache_tier test_large_spare_tier
+                 test_large_cache_tier
 TIERS_BINS    := $(TIERS_NAMES:%=$(TIERS_DIR)/%)
 TIERS_CFLAGS  := $(COMMON_CFLAGS) -pthread -DPAGODA_NO_STANDARD_NAMES \
                  $(shell pkg-config --cflags check)
