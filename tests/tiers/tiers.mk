@@ -1,8 +1,8 @@
 # tiers.mk — white-box tests of each tier alone (included by the top-level Makefile).
 #
 #   make test-tiers   size classes, pagemap (entries and dirty bits), page heap,
-#                     central lists, thread caches, large caches and the large
-#                     spare, one Check binary each
+#                     central lists, thread caches, and large blocks kept for reuse
+#                     (large caches and the spare), one Check binary each
 #
 # pagoda's sources (LIB_SRCS) are compiled once, with -DPAGODA_NO_STANDARD_NAMES, into
 # build/tests/tiers/obj and linked into every binary: the test process keeps glibc's
