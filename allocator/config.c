@@ -69,19 +69,28 @@ size_t config_bytes(const char *name, size_t fallback, size_t min, size_t max)
     return value;
 }
 
-bool config_bool(const char *name, bool fallback)
+/* Reads text as a boolean into *value; false when it is none. */
+static bool parse_bool(const char *text, bool *value)
 {
-    const char *text = getenv(name);
-    if (!text)
-        return fallback;
     static const char *const truthy[] = { "1", "true", "yes", "on" };
     static const char *const falsy[] = { "0", "false", "no", "off" };
     for (size_t i = 0; i < sizeof truthy / sizeof truthy[0]; i++) {
-        if (strcasecmp(text, truthy[i]) == 0)
+        if (strcasecmp(text, truthy[i]) == 0 || strcasecmp(text, falsy[i]) == 0) {
+            *value = strcasecmp(text, truthy[i]) == 0;
             return true;
-        if (strcasecmp(text, falsy[i]) == 0)
-            return false;
+        }
     }
+    return false;
+}
+
+bool config_bool(const char *name, bool fallback)
+{
+    const char *text = getenv(name);
+    bool value;
+    if (!text)
+        return fallback;
+    if (parse_bool(text, &value))
+        return value;
     pagoda_log("%s=\"%s\" is not a boolean (1/0, true/false, yes/no, on/off); using %d",
                name, text, (int)fallback);
     return fallback;
@@ -107,6 +116,19 @@ uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, 
     return value;
 }
 
+static enum background_thread config_background_thread(const char *name)
+{
+    const char *text = getenv(name);
+    bool value;
+    if (!text || strcasecmp(text, "auto") == 0)
+        return BACKGROUND_AUTO;
+    if (parse_bool(text, &value))
+        return value ? BACKGROUND_AT_START : BACKGROUND_NEVER;
+    pagoda_log("%s=\"%s\" is not a boolean (1/0, true/false, yes/no, on/off) or \"auto\"; "
+               "using auto", name, text);
+    return BACKGROUND_AUTO;
+}
+
 static enum release_advice config_release_advice(const char *name)
 {
     const char *text = getenv(name);
@@ -127,7 +149,7 @@ void config_load(void)
                      (size_t)16 << 30);
     pagoda_config.release_delay_ms =
         config_milliseconds("PAGODA_RELEASE_DELAY_MS", DEFAULT_RELEASE_DELAY_MS, 0, 24 * 3600 * 1000);
-    pagoda_config.background_thread = config_bool("PAGODA_BACKGROUND_THREAD", false);
+    pagoda_config.background_thread = config_background_thread("PAGODA_BACKGROUND_THREAD");
     pagoda_config.memory_limit = config_bytes("PAGODA_MEMORY_LIMIT", 0, 0, SIZE_MAX);
     pagoda_config.release_advice = config_release_advice("PAGODA_MADVISE");
 }

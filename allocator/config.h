@@ -28,13 +28,16 @@ uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, 
 /* How released pages are given back: see os_release. */
 enum release_advice { RELEASE_DONTNEED, RELEASE_FREE };
 
+/* When the background release thread starts (release.c). */
+enum background_thread { BACKGROUND_NEVER, BACKGROUND_AUTO, BACKGROUND_AT_START };
+
 /* Every PAGODA_* setting the allocator uses, read once by config_load(); docs/tuning.md
  * describes each. */
 struct pagoda_config {
     size_t thread_cache_bytes;          /* PAGODA_THREAD_CACHE_BYTES */
     size_t total_thread_cache_bytes;    /* PAGODA_TOTAL_THREAD_CACHE_BYTES */
     uint64_t release_delay_ms;          /* PAGODA_RELEASE_DELAY_MS; UINT64_MAX: never */
-    bool background_thread;             /* PAGODA_BACKGROUND_THREAD */
+    enum background_thread background_thread; /* PAGODA_BACKGROUND_THREAD */
     size_t memory_limit;                /* PAGODA_MEMORY_LIMIT; 0: none */
     enum release_advice release_advice; /* PAGODA_MADVISE */
 };

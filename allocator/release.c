@@ -1,5 +1,5 @@
 /*
- * release.c — release passes and the optional background thread (release.h).
+ * release.c — release passes and the background thread (release.h).
  *
  * Pacing: next_pass_ms is claimed with a compare-and-swap, so one thread runs each
  * pass while the others go on. A pass walks the page heap's free spans (advising only
@@ -23,8 +23,17 @@
 /* Passes are at least this far apart, however short the delay. */
 #define MIN_PASS_INTERVAL_MS 10
 
+/* PAGODA_BACKGROUND_THREAD=auto starts the thread at the first pass that finds the
+ * heap this large. Passes run from slow paths, and a program that goes on with a light
+ * load after a big free may reach none for many seconds (its thread caches serve
+ * everything), keeping all it freed; with the thread it shrinks one delay after the
+ * free. A small heap has little to lose and never gets a thread. */
+#define AUTO_BACKGROUND_HEAP_BYTES ((size_t)64 << 20)
+
 static uint64_t next_pass_ms;
 static int background_thread_started;
+
+static void start_background_thread(void);
 
 /* Everything unused since idle_before_ms goes back; returns bytes. */
 static size_t release_pass(uint64_t idle_before_ms)
@@ -53,6 +62,13 @@ static void release_if_due(uint64_t now)
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0);
+    if (pagoda_config.background_thread == BACKGROUND_AUTO &&
+        !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) {
+        struct page_heap_stats heap;
+        page_heap_get_stats(&heap);
+        if (heap.mapped_bytes >= AUTO_BACKGROUND_HEAP_BYTES)
+            start_background_thread();
+    }
 }
 
 static void *background_thread_main(void *unused)
@@ -91,7 +107,7 @@ void release_tick(void)
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
     int saved_errno = errno;      /* free() must not change it; madvise may */
-    if (unlikely(pagoda_config.background_thread &&
+    if (unlikely(pagoda_config.background_thread == BACKGROUND_AT_START &&
                  !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)))
         start_background_thread();
     release_if_due(clock_ms());

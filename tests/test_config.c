@@ -165,6 +165,8 @@ static const struct setting valid_settings[] = {
     { "PAGODA_BACKGROUND_THREAD", "no" },
     { "PAGODA_BACKGROUND_THREAD", "true" },
     { "PAGODA_BACKGROUND_THREAD", "OFF" },
+    { "PAGODA_BACKGROUND_THREAD", "auto" },
+    { "PAGODA_BACKGROUND_THREAD", "AUTO" },
     { "PAGODA_MEMORY_LIMIT", "0" },
     { "PAGODA_MEMORY_LIMIT", "64M" },
     { "PAGODA_MEMORY_LIMIT", "1g" },

@@ -767,6 +767,7 @@ static int run_named_scenario(const char *name)
  * file fast: each run mostly sleeps. */
 enum scenario_case {
     BACKGROUND_ON,      /* first, so that it is reaped as soon as it exits */
+    BACKGROUND_AUTO,
     IDLE_DELAY_100,
     IDLE_DELAY_NEVER,
     BACKGROUND_OFF,
@@ -788,6 +789,8 @@ static const struct {
                         { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
     [BACKGROUND_OFF] = { "background_release",
                          { "PAGODA_BACKGROUND_THREAD=0", "PAGODA_RELEASE_DELAY_MS=100" } },
+    [BACKGROUND_AUTO] = { "background_release",
+                          { "PAGODA_BACKGROUND_THREAD=auto", "PAGODA_RELEASE_DELAY_MS=100" } },
     [BACKGROUND_FORK] = { "background_fork",
                           { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
     /* No time-based release in either run, so only the limit can make a difference. */
@@ -928,6 +931,21 @@ START_TEST(test_background_thread_starts_with_the_first_allocation)
 }
 END_TEST
 
+/* The default: no thread while the heap is small (the first malloc), one once it has
+ * grown past 64 MiB (the scenario writes 200 MiB), and so a program that stops calling
+ * the allocator after a big free still shrinks. */
+START_TEST(test_auto_background_thread_comes_with_a_large_heap)
+{
+    const struct scenario_result *r = scenario_of(BACKGROUND_AUTO);
+    ck_assert_int_eq(value_of(r, "threads_after_malloc"), 1);
+    long long grown = checked_growth(r);
+    long long dropped = value_of(r, "peak") - value_of(r, "end");
+    ck_assert_msg(dropped >= grown / 4 * 3,
+                  "after a second of sleep, RSS had dropped by only %.1f of %.1f MiB", as_mib(dropped),
+                  as_mib(grown));
+}
+END_TEST
+
 START_TEST(test_background_thread_does_not_delay_exit)
 {
     /* From the scenario's last statement to the process being reaped: exit must
@@ -1012,6 +1030,7 @@ static Suite *release_suite(void)
     tcase_add_test(idle, test_background_thread_releases_while_the_program_sleeps);
     tcase_add_test(idle, test_without_background_thread_a_sleeping_program_keeps_its_memory);
     tcase_add_test(idle, test_background_thread_starts_with_the_first_allocation);
+    tcase_add_test(idle, test_auto_background_thread_comes_with_a_large_heap);
     tcase_add_test(idle, test_background_thread_does_not_delay_exit);
     tcase_add_test(idle, test_forked_child_gets_its_own_background_thread);
     tcase_add_test(idle, test_memory_limit_keeps_rss_down_without_failing);
