@@ -34,8 +34,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h allocator/*.h central/*.h pagemap/*
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
+# -z nodelete: a dlclose never unmaps the library, whose background thread (and the
+# memory it handed out) outlive any one user of it.
 $(BUILD)/libpagoda.so: $(LIB_OBJS)
-	$(CC) -shared -pthread -Wl,-soname,libpagoda.so -Wl,-z,now -o $@ $^
+	$(CC) -shared -pthread -Wl,-soname,libpagoda.so -Wl,-z,now -Wl,-z,nodelete -o $@ $^
 
 $(BUILD)/libpagoda.a: $(LIB_OBJS)
 	@rm -f $@

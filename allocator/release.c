@@ -23,17 +23,21 @@
 /* Passes are at least this far apart, however short the delay. */
 #define MIN_PASS_INTERVAL_MS 10
 
-/* PAGODA_BACKGROUND_THREAD=auto starts the thread at the first pass that finds the
- * heap this large. Passes run from slow paths, and a program that goes on with a light
- * load after a big free may reach none for many seconds (its thread caches serve
- * everything), keeping all it freed; with the thread it shrinks one delay after the
- * free. A small heap has little to lose and never gets a thread. */
+/* PAGODA_BACKGROUND_THREAD=auto starts the thread at the first tick that finds the
+ * heap's mapped address space this large. Passes run from slow paths, and a program
+ * that goes on with a light load after a big free may reach none for many seconds
+ * (its thread caches serve everything), keeping all it freed; with the thread it
+ * shrinks one delay after the free. A small heap has little to lose and never gets a
+ * thread, nor does a process whose delay is 0 (the thread would wake 100 times a
+ * second). */
 #define AUTO_BACKGROUND_HEAP_BYTES ((size_t)64 << 20)
 
-static uint64_t next_pass_ms;
-static int background_thread_started;
+/* The thread's stack: a pass needs little, and the default (8 MiB of address space)
+ * would count against RLIMIT_AS. */
+#define BACKGROUND_STACK_BYTES ((size_t)64 << 10)
 
-static void start_background_thread(void);
+static uint64_t next_pass_ms;
+static int background_thread_started;   /* once tried: a failed start is not retried */
 
 /* Everything unused since idle_before_ms goes back; returns bytes. */
 static size_t release_pass(uint64_t idle_before_ms)
@@ -62,13 +66,6 @@ static void release_if_due(uint64_t now)
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return;
     release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0);
-    if (pagoda_config.background_thread == BACKGROUND_AUTO &&
-        !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) {
-        struct page_heap_stats heap;
-        page_heap_get_stats(&heap);
-        if (heap.mapped_bytes >= AUTO_BACKGROUND_HEAP_BYTES)
-            start_background_thread();
-    }
 }
 
 static void *background_thread_main(void *unused)
@@ -95,11 +92,19 @@ static void start_background_thread(void)
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attributes, BACKGROUND_STACK_BYTES);
     pthread_t thread;
-    if (pthread_create(&thread, &attributes, background_thread_main, NULL) != 0)
-        __atomic_store_n(&background_thread_started, 0, __ATOMIC_RELEASE);
+    pthread_create(&thread, &attributes, background_thread_main, NULL);
     pthread_attr_destroy(&attributes);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
+}
+
+static bool background_thread_wanted(void)
+{
+    if (pagoda_config.background_thread == BACKGROUND_AT_START)
+        return true;
+    return pagoda_config.background_thread == BACKGROUND_AUTO && pagoda_config.release_delay_ms &&
+           page_heap_mapped_bytes() >= AUTO_BACKGROUND_HEAP_BYTES;
 }
 
 void release_tick(void)
@@ -107,8 +112,7 @@ void release_tick(void)
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
     int saved_errno = errno;      /* free() must not change it; madvise may */
-    if (unlikely(pagoda_config.background_thread == BACKGROUND_AT_START &&
-                 !__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)))
+    if (unlikely(!__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) && background_thread_wanted())
         start_background_thread();
     release_if_due(clock_ms());
     errno = saved_errno;

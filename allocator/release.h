@@ -5,9 +5,11 @@
  * page heap, the wholly free pages of a partly used small-object span, a transfer
  * cache no thread has taken from, a thread cache whose thread has not needed the
  * central tier. A release pass, at most every quarter delay, gives back what has been
- * idle that long. Passes run from allocation slow paths (release_tick), so no helper
- * thread is needed; PAGODA_BACKGROUND_THREAD=1 adds one so that a program that stops
- * calling the allocator shrinks too.
+ * idle that long. Passes run from allocation slow paths (release_tick) and from a
+ * background thread, so that a program that stops reaching slow paths shrinks too.
+ * PAGODA_BACKGROUND_THREAD=auto (the default) starts the thread at the first tick that
+ * finds the heap's mapped address space at 64 MiB or more, 1 at the first tick, 0
+ * never (release.c).
  */
 #ifndef PAGODA_RELEASE_H
 #define PAGODA_RELEASE_H
@@ -20,7 +22,7 @@ void release_tick(void);
 /* Returns everything free to the OS now, idle or not; the result is in bytes. */
 size_t release_everything(void);
 
-/* fork(): the child has no background thread; the next tick starts one if enabled. */
+/* fork(): the child has no background thread; a tick starts one by the same rule. */
 void release_after_fork_in_child(void);
 
 #endif /* PAGODA_RELEASE_H */

@@ -40,7 +40,7 @@ static uint64_t exact_nonempty[EXACT_LISTS / 64];
 static struct span_list large_free;
 static struct span_list unused_spans;     /* recycled span structures */
 static uint64_t *bitmap_pool;             /* free full-size bitmaps, linked by word 0 */
-static size_t mapped_pages;
+static size_t mapped_pages;           /* changed under heap_lock; read without it too */
 static size_t free_pages;
 static size_t free_dirty_pages;       /* free pages whose dirty bit is set */
 static size_t large_in_use_pages;
@@ -334,7 +334,7 @@ static bool grow(size_t pages)
     span->last_used_ms = clock_ms();
     span->released = 1;               /* fresh pages are not resident */
     set_wholly_clean(span);
-    mapped_pages += span->pages;
+    __atomic_store_n(&mapped_pages, mapped_pages + span->pages, __ATOMIC_RELAXED);
     insert_coalesced(span);
     return true;
 }
@@ -593,6 +593,11 @@ size_t page_heap_release_idle(uint64_t idle_before_ms)
 }
 
 /* ---- statistics and fork ----------------------------------------------------------- */
+
+size_t page_heap_mapped_bytes(void)
+{
+    return __atomic_load_n(&mapped_pages, __ATOMIC_RELAXED) << PAGE_SHIFT;
+}
 
 void page_heap_get_stats(struct page_heap_stats *stats)
 {

@@ -56,6 +56,9 @@ struct page_heap_stats {
 };
 void page_heap_get_stats(struct page_heap_stats *stats);
 
+/* The address space the heap has mapped (it never shrinks), without the lock. */
+size_t page_heap_mapped_bytes(void);
+
 void page_heap_lock_for_fork(void);
 void page_heap_unlock_after_fork(int in_child);
 
