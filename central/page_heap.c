@@ -280,10 +280,12 @@ static struct span *carve(struct span *span, size_t pages)
     return span;
 }
 
-/* Puts an in-use span (small or large; last_used_ms and released set) back on the
- * free lists. Under heap_lock. */
-static void free_in_use_span(struct span *span)
+/* Puts an in-use span (small or large) back on the free lists, freed at `now`.
+ * Under heap_lock. */
+static void free_in_use_span(struct span *span, uint64_t now)
 {
+    span->last_used_ms = now;
+    span->released = 0;
     if (span->state == SPAN_SMALL) {
         pagemap_set_size_class_range(span->first_page, span->pages, 0);
         bitmap_recycle(span);
@@ -301,9 +303,7 @@ static bool reclaim_spare(void)
     struct span *span = large_spare_detach();
     if (!span)
         return false;
-    span->last_used_ms = clock_ms();
-    span->released = 0;
-    free_in_use_span(span);
+    free_in_use_span(span, clock_ms());
     return true;
 }
 
@@ -469,10 +469,9 @@ struct span *page_heap_alloc_aligned(size_t pages, size_t align_pages)
 
 void page_heap_free(struct span *span)
 {
-    span->last_used_ms = clock_ms();
-    span->released = 0;
+    uint64_t now = clock_ms();        /* read before the lock, not under it */
     lock_acquire(&heap_lock);
-    free_in_use_span(span);
+    free_in_use_span(span, now);
     lock_release(&heap_lock);
 }
 
@@ -526,14 +525,8 @@ void page_heap_shrink(struct span *span, size_t new_pages)
 {
     lock_acquire(&heap_lock);
     struct span *tail = split_tail(span, new_pages);
-    if (tail) {
-        large_in_use_pages -= tail->pages;
-        set_wholly_dirty(tail);
-        tail->last_used_ms = clock_ms();
-        tail->released = 0;
-        free_dirty_pages += tail->pages;
-        insert_coalesced(tail);
-    }
+    if (tail)
+        free_in_use_span(tail, clock_ms());
     lock_release(&heap_lock);
 }
 
