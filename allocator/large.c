@@ -31,12 +31,13 @@ static void zero_dirty_pages(const struct span *span)
     }
 }
 
-/* Whether a span of `pages` pages is too long for any thread's large cache: such spans
- * go to the process's spare instead, unless freed memory is to go back to the OS at
- * once (PAGODA_RELEASE_DELAY_MS=0). */
-static bool beyond_thread_caches(size_t pages)
+/* Whether a span of `pages` pages fits a thread's large cache. A longer one is never
+ * asked of it (nothing there could fit, and a request that fits nothing empties the
+ * cache); it goes to the process's spare instead, unless freed memory is to go back
+ * to the OS at once (PAGODA_RELEASE_DELAY_MS=0), when there is no spare. */
+static bool fits_thread_caches(size_t pages)
 {
-    return (pages << PAGE_SHIFT) > pagoda_config.thread_cache_bytes && pagoda_config.release_delay_ms;
+    return (pages << PAGE_SHIFT) <= pagoda_config.thread_cache_bytes;
 }
 
 /* A span from the calling thread's large cache (or the spare, for a span too long for
@@ -45,26 +46,25 @@ static struct span *take_cached(size_t pages, size_t alignment)
 {
     if (alignment > PAGE_SIZE || pagoda_debug.enabled)
         return NULL;
-    if (beyond_thread_caches(pages))
-        return large_spare_take(pages);
+    if (!fits_thread_caches(pages))
+        return pagoda_config.release_delay_ms ? large_spare_take(pages) : NULL;
     struct thread_cache *cache = thread_cache_for_slow_path();
     return cache ? large_cache_take(&cache->large, pages) : NULL;
 }
 
 /* malloc's request above every class (pagoda has started): the newest span in the
  * thread's large cache when it fits, with nothing to zero, align or guard; the rest
- * is large_alloc's, requests too long for the cache included (asking the cache for
- * one would empty it). */
+ * is large_alloc's. */
 void *large_malloc(size_t size)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
-    /* size fits the budget in whole pages exactly when it is at most the budget
-     * rounded down to pages. */
-    size_t cacheable = pagoda_config.thread_cache_bytes & ~(size_t)PAGE_MASK;
-    if (likely(cache->owner_slot && size <= cacheable && !pagoda_debug.enabled)) {
-        struct span *span = large_cache_take(&cache->large, pages_for(size));
-        if (likely(span))
-            return span_start(span);
+    if (likely(cache->owner_slot && size <= MAX_REQUEST_SIZE && !pagoda_debug.enabled)) {
+        size_t pages = pages_for(size);
+        if (likely(fits_thread_caches(pages))) {
+            struct span *span = large_cache_take(&cache->large, pages);
+            if (likely(span))
+                return span_start(span);
+        }
     }
     return large_alloc(size, 0, false);
 }
@@ -139,13 +139,13 @@ size_t large_usable_size(const struct span *span)
 void large_free(struct span *span)
 {
     if (!pagoda_debug.enabled) {
-        if (beyond_thread_caches(span->pages)) {
-            span = large_spare_put(span);       /* the spare it displaces goes on */
-            if (!span)
-                return;
-        } else {
+        if (fits_thread_caches(span->pages)) {
             struct thread_cache *cache = thread_cache_for_slow_path();
             if (cache && large_cache_put(&cache->large, span))
+                return;
+        } else if (pagoda_config.release_delay_ms) {
+            span = large_spare_put(span);       /* the spare it displaces goes on */
+            if (!span)
                 return;
         }
     }

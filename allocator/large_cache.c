@@ -61,11 +61,13 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages)
     return remove_slot(cache, longest);
 }
 
+void large_cache_report_double_free(const struct span *span)
+{
+    pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
+}
+
 bool large_cache_put_slow(struct large_cache *cache, struct span *span)
 {
-    for (unsigned i = 0; i < cache->count; i++)
-        if (unlikely(cache->spans[i] == span))
-            pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
     size_t bytes = span_bytes(span);
     if (bytes > pagoda_config.thread_cache_bytes)
         return false;

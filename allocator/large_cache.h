@@ -39,9 +39,10 @@ struct large_cache {
     size_t reserved;         /* of the process-wide budget; >= bytes */
 };
 
-/* Slow halves of take and put, below. */
+/* Slow halves of take and put, below; put's is given a span not in the cache. */
 struct span *large_cache_take_other(struct large_cache *cache, size_t pages);
 bool large_cache_put_slow(struct large_cache *cache, struct span *span);
+void large_cache_report_double_free(const struct span *span) __attribute__((noreturn, cold));
 
 #define LARGE_CACHE_TICK_PERIOD 16
 
@@ -82,12 +83,12 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
 static inline bool large_cache_put(struct large_cache *cache, struct span *span)
 {
     unsigned count = cache->count;
+    for (unsigned i = 0; i < count; i++)
+        if (unlikely(cache->spans[i] == span))
+            large_cache_report_double_free(span);
     size_t needed = cache->bytes + (span->pages << PAGE_SHIFT);
     if (unlikely(count == LARGE_CACHE_SLOTS || needed > cache->reserved))
         return large_cache_put_slow(cache, span);
-    for (unsigned i = 0; i < count; i++)
-        if (unlikely(cache->spans[i] == span))
-            return large_cache_put_slow(cache, span);       /* reports the double free */
     cache->spans[count] = span;
     cache->count = count + 1;
     cache->bytes = needed;
