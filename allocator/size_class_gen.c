@@ -10,6 +10,12 @@
  * internal-waste bound still holds, so that classes are where possible the largest
  * size for their span layout. Power-of-two sizes up to the page size are never
  * replaced, and since every step is a power of two no candidate sequence skips one.
+ * Once the sizes are fixed (here or by an explicit list), each class's span is
+ * lengthened, up to TAIL_SPAN_MAX_PAGES, to the shortest whose tail is within a
+ * quarter of the bound (jemalloc sizes its slabs to leave no tail at all). A program that fills its spans
+ * would otherwise lose up to the whole bound of their memory to tails; a longer span
+ * costs a program that uses few objects of the class little, as pages it never
+ * writes do not become resident.
  *
  * Nothing here allocates or uses stdio; messages for *why are static strings, or for
  * the explicit-list errors that name a size, a static buffer overwritten by the next
@@ -25,6 +31,7 @@
 #define MIN_PAGE_SIZE          4096
 #define MAX_STEP               256
 #define EXPLICIT_SEARCH_PAGES  64   /* span search limit for an explicit list */
+#define TAIL_SPAN_MAX_PAGES    8    /* longest span chosen for a shorter tail */
 
 static char why_buffer[96];
 
@@ -132,6 +139,21 @@ static void choose_span_best_effort(struct size_class *c, size_t size,
     fill_span(c, size, best, page_size);
 }
 
+/* Lengthens c's span to the shortest, of at most TAIL_SPAN_MAX_PAGES pages, whose
+ * tail is within a quarter of the bound; leaves it when none is. */
+static void shorten_tail(struct size_class *c, const struct size_class_params *params)
+{
+    size_t page_size = params->page_size;
+    for (size_t pages = c->pages; pages <= TAIL_SPAN_MAX_PAGES; pages++) {
+        if (pages * page_size / c->size > SIZE_CLASS_MAX_OBJECTS)
+            return;
+        if (tail_within(pages * page_size, c->size, params->max_waste / 4)) {
+            fill_span(c, c->size, pages, page_size);
+            return;
+        }
+    }
+}
+
 static int internal_within(size_t size, size_t prev_size, double max_waste)
 {
     return (double)(size - prev_size - 1) <= max_waste * (double)size;
@@ -184,8 +206,11 @@ int size_class_generate(const struct size_class_params *params,
             return -1;
         }
         if (size == params->max_small_size)
-            return count;
+            break;
     }
+    for (int i = 0; i < count; i++)
+        shorten_tail(&out[i], params);
+    return count;
 }
 
 /* Returns 0 when size obeys the alignment rules, else formats the reason, naming the
@@ -242,7 +267,9 @@ int size_class_from_sizes(const struct size_class_params *params,
         *why = bad;
         return -1;
     }
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
         choose_span_best_effort(&out[i], sizes[i], params);
+        shorten_tail(&out[i], params);
+    }
     return count;
 }
