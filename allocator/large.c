@@ -52,6 +52,18 @@ static struct span *take_cached(size_t pages, size_t alignment)
     return cache ? large_cache_take(&cache->large, pages) : NULL;
 }
 
+/* Clears a span take_cached gave for a request of `pages` pages, for calloc. Its
+ * dirty bits are stale (the program wrote to it): one from the thread's large cache is
+ * cleared as the thread's calloc habit says (calloc_habit.h), the spare by residency. */
+static void clear_reused(struct span *span, size_t pages)
+{
+    struct thread_cache *cache = fits_thread_caches(pages) ? thread_cache_for_slow_path() : NULL;
+    if (cache)
+        calloc_habit_clear(&cache->large.calloc_habit, span_start(span), span->pages);
+    else
+        os_zero_pages(span_start(span), span->pages << PAGE_SHIFT);
+}
+
 /* malloc's request above every class (pagoda has started): the newest span in the
  * thread's large cache when it fits, with nothing to zero, align or guard; the rest
  * is large_alloc's. */
@@ -79,8 +91,8 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
     size_t pages = (size ? pages_for(size) : 1) + pagoda_debug.guard;
     struct span *cached = take_cached(pages, alignment);
     if (cached) {
-        if (zero)        /* its dirty bits are stale: the program wrote to it */
-            os_zero_pages(span_start(cached), cached->pages << PAGE_SHIFT);
+        if (zero)
+            clear_reused(cached, pages);
         return span_start(cached);
     }
     struct span *span = alignment > PAGE_SIZE ? page_heap_alloc_aligned(pages, alignment >> PAGE_SHIFT)

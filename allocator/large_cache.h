@@ -22,6 +22,7 @@
 #ifndef PAGODA_LARGE_CACHE_H
 #define PAGODA_LARGE_CACHE_H
 
+#include "allocator/calloc_habit.h"
 #include "allocator/common.h"
 #include "allocator/release.h"
 #include "central/span.h"
@@ -37,6 +38,7 @@ struct large_cache {
     unsigned operations_at_scavenge;
     size_t bytes;            /* in the cached spans */
     size_t reserved;         /* of the process-wide budget; >= bytes */
+    struct calloc_habit calloc_habit;    /* how calloc clears the spans it reuses */
 };
 
 /* Slow halves of take and put, below; put's is given a span not in the cache. */

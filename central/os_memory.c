@@ -159,6 +159,25 @@ static void drop_or_clear(char *p, size_t bytes)
         memset(p, 0, bytes);
 }
 
+void os_drop_pages(void *p, size_t size)
+{
+    drop_or_clear(p, size);
+}
+
+size_t os_resident_pages(void *p, size_t pages)
+{
+    unsigned char resident[RESIDENCY_BATCH_PAGES];
+    size_t count = 0;
+    for (size_t first = 0; first < pages; first += RESIDENCY_BATCH_PAGES) {
+        size_t batch = pages - first < RESIDENCY_BATCH_PAGES ? pages - first : RESIDENCY_BATCH_PAGES;
+        if (mincore((char *)p + (first << PAGE_SHIFT), batch << PAGE_SHIFT, resident) != 0)
+            count += batch;
+        else
+            count += count_resident(resident, batch);
+    }
+    return count;
+}
+
 /* The end of the run of pages in vec[from, to) whose residency is `resident`: the
  * first index that differs, or to. mincore's bytes are 0 or 1 (bit 0), so eight pages
  * are compared at a time. */

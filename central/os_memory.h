@@ -31,4 +31,13 @@ int os_release(void *p, size_t size, bool now_zero);
  * pages that are swapped out and so look non-resident). */
 void os_zero_pages(void *p, size_t size);
 
+/* Writes zeros over [p, p+size) (page multiples) by dropping its pages with one
+ * MADV_DONTNEED; by memset if the kernel refuses. Cheap however much is resident, but
+ * each page the program touches afterwards costs a page fault. */
+void os_drop_pages(void *p, size_t size);
+
+/* How many of the `pages` pages from p are resident (all of them when the kernel
+ * cannot tell). A system call per 4096 pages. */
+size_t os_resident_pages(void *p, size_t pages);
+
 #endif /* PAGODA_OS_MEMORY_H */

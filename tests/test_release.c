@@ -2,10 +2,12 @@
  * test_release.c — calloc never hands out old data, and idle memory goes back to the
  * OS. calloc is checked on every path that can reuse memory: large blocks of every
  * zeroing strategy, memory given back by a trim, split and coalesced spans, small
- * objects, blocks only partly resident. Release is checked through the process's
- * resident set: malloc_trim and pagoda_release_free_memory, free pages of partly used
- * spans, idle release paced by PAGODA_RELEASE_DELAY_MS (with and without the
- * background thread), PAGODA_MEMORY_LIMIT, and the drain of an idle thread cache.
+ * objects, blocks only partly resident; and whether calloc clears a reused block or
+ * drops its pages follows how the program used its earlier blocks. Release is checked
+ * through the process's resident set: malloc_trim and pagoda_release_free_memory, free
+ * pages of partly used spans, idle release paced by PAGODA_RELEASE_DELAY_MS (with and
+ * without the background thread), PAGODA_MEMORY_LIMIT, and the drain of an idle thread
+ * cache.
  * Scenarios that need their own PAGODA_* variables run in this binary re-executed.
  */
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,6 +334,114 @@ START_TEST(test_calloc_over_a_block_written_at_its_ends_stays_small)
     ck_assert_uint_eq(first_nonzero(zeroed, 32 * PAGE), 32 * PAGE);
     ck_assert_uint_eq(first_nonzero(zeroed + size - 32 * PAGE, 32 * PAGE), 32 * PAGE);
     free(zeroed);
+}
+END_TEST
+
+/* ---- calloc: dropping or clearing, by the thread's habit ---- */
+
+/* calloc_habit.h: a block reused from the thread's large cache is cleared with memset
+ * while the program fills its blocks, and dropped (MADV_DONTNEED) once it is seen to
+ * touch few of their pages. Which was done shows right after calloc returns: a cleared
+ * block is resident throughout, a dropped one hardly at all. Each scenario runs on a
+ * thread of its own, whose habit starts afresh. */
+#define HABIT_BLOCK (1 * MiB)
+#define HABIT_BLOCK_PAGES (HABIT_BLOCK / PAGE)
+
+enum block_use { TOUCH_FIRST_BYTE, FILL_BLOCK };
+
+static size_t resident_pages_of(const void *p, size_t size)
+{
+    static unsigned char vec[HABIT_BLOCK_PAGES];
+    ck_assert_uint_le(size / PAGE, HABIT_BLOCK_PAGES);
+    ck_assert_int_eq(mincore((void *)p, size, vec), 0);
+    size_t count = 0;
+    for (size_t i = 0; i < size / PAGE; i++)
+        count += vec[i] & 1;
+    return count;
+}
+
+/* `rounds` times: calloc the block, check it reads zero (only at three bytes when the
+ * program barely touches it: reading a page maps it), use it, free it. */
+static void calloc_rounds(size_t rounds, enum block_use use)
+{
+    for (size_t round = 0; round < rounds; round++) {
+        unsigned char *p = calloc(1, HABIT_BLOCK);
+        ck_assert_ptr_nonnull(p);
+        if (use == FILL_BLOCK) {
+            assert_all_zero(p, HABIT_BLOCK, "a calloc'd block the program fills");
+            memset(p, 0x5a, HABIT_BLOCK);
+        } else {
+            ck_assert_msg(p[0] == 0 && p[HABIT_BLOCK / 2] == 0 && p[HABIT_BLOCK - 1] == 0,
+                          "round %zu: a calloc'd block holds old data", round);
+            p[0] = 1;
+        }
+        free(p);
+    }
+}
+
+struct habit_scenario {
+    size_t first_rounds, second_rounds;
+    enum block_use first_use, second_use;
+    size_t resident_pages;           /* of the next calloc'd block, found */
+};
+
+static void *run_habit_scenario(void *arg)
+{
+    struct habit_scenario *scenario = arg;
+    calloc_rounds(scenario->first_rounds, scenario->first_use);
+    calloc_rounds(scenario->second_rounds, scenario->second_use);
+    unsigned char *p = calloc(1, HABIT_BLOCK);
+    ck_assert_ptr_nonnull(p);
+    scenario->resident_pages = resident_pages_of(p, HABIT_BLOCK);
+    assert_all_zero(p, HABIT_BLOCK, "the last calloc'd block");
+    free(p);
+    return NULL;
+}
+
+static size_t resident_after(size_t first_rounds, enum block_use first_use, size_t second_rounds,
+                             enum block_use second_use)
+{
+    struct habit_scenario scenario = { first_rounds, second_rounds, first_use, second_use, 0 };
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, run_habit_scenario, &scenario), 0);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    return scenario.resident_pages;
+}
+
+START_TEST(test_calloc_drops_blocks_the_program_barely_touches)
+{
+    size_t resident = resident_after(20, TOUCH_FIRST_BYTE, 0, TOUCH_FIRST_BYTE);
+    ck_assert_msg(resident <= HABIT_BLOCK_PAGES / 64 + 1,
+                  "%zu of %zu pages resident: the block was cleared, not dropped", resident,
+                  HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+START_TEST(test_calloc_clears_blocks_the_program_fills)
+{
+    size_t resident = resident_after(20, FILL_BLOCK, 0, FILL_BLOCK);
+    ck_assert_msg(resident == HABIT_BLOCK_PAGES,
+                  "%zu of %zu pages resident: the block was dropped, not cleared", resident,
+                  HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+/* Dropping, then the program fills its blocks: a probe within 8 callocs sees it. */
+START_TEST(test_calloc_clears_again_once_the_program_fills_its_blocks)
+{
+    size_t resident = resident_after(20, TOUCH_FIRST_BYTE, 20, FILL_BLOCK);
+    ck_assert_msg(resident == HABIT_BLOCK_PAGES,
+                  "%zu of %zu pages resident: still dropping", resident, HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+/* Clearing, then the program barely touches its blocks: a trial (every 256 callocs at
+ * first) sees it. */
+START_TEST(test_calloc_learns_to_drop_after_the_program_stops_filling)
+{
+    size_t resident = resident_after(20, FILL_BLOCK, 600, TOUCH_FIRST_BYTE);
+    ck_assert_msg(resident <= HABIT_BLOCK_PAGES / 64 + 1,
+                  "%zu of %zu pages resident: still clearing", resident, HABIT_BLOCK_PAGES);
 }
 END_TEST
 
@@ -1010,6 +1121,13 @@ static Suite *release_suite(void)
     tcase_add_loop_test(zeros, test_calloc_over_partly_resident_block_is_zero, 0, RESIDENCY_COUNT);
     tcase_add_test(zeros, test_calloc_over_a_block_written_at_its_ends_stays_small);
     suite_add_tcase(s, zeros);
+
+    TCase *habit = tcase_create("calloc_habit");
+    tcase_add_test(habit, test_calloc_drops_blocks_the_program_barely_touches);
+    tcase_add_test(habit, test_calloc_clears_blocks_the_program_fills);
+    tcase_add_test(habit, test_calloc_clears_again_once_the_program_fills_its_blocks);
+    tcase_add_test(habit, test_calloc_learns_to_drop_after_the_program_stops_filling);
+    suite_add_tcase(s, habit);
 
     TCase *trim = tcase_create("trim");
     tcase_set_timeout(trim, 30);
