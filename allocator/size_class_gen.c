@@ -8,14 +8,16 @@
  * candidate the smallest span whose tail waste is within the bound, and let a
  * candidate with the same pages and objects as the previous class replace it when the
  * internal-waste bound still holds, so that classes are where possible the largest
- * size for their span layout. Power-of-two sizes up to the page size are never
+ * size for that first span layout. Power-of-two sizes up to the page size are never
  * replaced, and since every step is a power of two no candidate sequence skips one.
- * Once the sizes are fixed (here or by an explicit list), each class's span is
+ *
+ * Once the sizes are fixed (here, or by an explicit list), each class's span is
  * lengthened, up to TAIL_SPAN_MAX_PAGES, to the shortest whose tail is within a
- * quarter of the bound (jemalloc sizes its slabs to leave no tail at all). A program that fills its spans
- * would otherwise lose up to the whole bound of their memory to tails; a longer span
- * costs a program that uses few objects of the class little, as pages it never
- * writes do not become resident.
+ * quarter of the bound, or else to the one of those with the smallest tail when that
+ * beats the span it has (jemalloc sizes its slabs to leave no tail at all). A program
+ * that fills its spans would otherwise lose up to the whole bound of their memory to
+ * tails; a longer span costs a program that uses few objects of the class little, as
+ * pages of fresh memory that it never writes do not become resident.
  *
  * Nothing here allocates or uses stdio; messages for *why are static strings, or for
  * the explicit-list errors that name a size, a static buffer overwritten by the next
@@ -139,19 +141,25 @@ static void choose_span_best_effort(struct size_class *c, size_t size,
     fill_span(c, size, best, page_size);
 }
 
-/* Lengthens c's span to the shortest, of at most TAIL_SPAN_MAX_PAGES pages, whose
- * tail is within a quarter of the bound; leaves it when none is. */
-static void shorten_tail(struct size_class *c, const struct size_class_params *params)
+/* Lengthens c's span, up to TAIL_SPAN_MAX_PAGES pages, to the shortest whose tail is
+ * within a quarter of the bound, or else to the one with the smallest tail fraction
+ * if that is below c's. */
+static void lengthen_span_for_tail(struct size_class *c, const struct size_class_params *params)
 {
     size_t page_size = params->page_size;
+    size_t best = c->pages;
     for (size_t pages = c->pages; pages <= TAIL_SPAN_MAX_PAGES; pages++) {
-        if (pages * page_size / c->size > SIZE_CLASS_MAX_OBJECTS)
-            return;
-        if (tail_within(pages * page_size, c->size, params->max_waste / 4)) {
-            fill_span(c, c->size, pages, page_size);
-            return;
+        size_t span = pages * page_size, best_span = best * page_size;
+        if (span / c->size > SIZE_CLASS_MAX_OBJECTS)
+            break;
+        if (tail_within(span, c->size, params->max_waste / 4)) {
+            best = pages;
+            break;
         }
+        if ((span % c->size) * best_span < (best_span % c->size) * span)
+            best = pages;
     }
+    fill_span(c, c->size, best, page_size);
 }
 
 static int internal_within(size_t size, size_t prev_size, double max_waste)
@@ -209,7 +217,7 @@ int size_class_generate(const struct size_class_params *params,
             break;
     }
     for (int i = 0; i < count; i++)
-        shorten_tail(&out[i], params);
+        lengthen_span_for_tail(&out[i], params);
     return count;
 }
 
@@ -269,7 +277,7 @@ int size_class_from_sizes(const struct size_class_params *params,
     }
     for (int i = 0; i < count; i++) {
         choose_span_best_effort(&out[i], sizes[i], params);
-        shorten_tail(&out[i], params);
+        lengthen_span_for_tail(&out[i], params);
     }
     return count;
 }

@@ -14,7 +14,9 @@
  *     with 16-byte steps every class below about 15 / max_waste bytes (16..112 at
  *     12.5 %);
  *   - tail waste: (pages * page_size) % size <= max_waste * pages * page_size (for an
- *     explicit list, only where some span up to 64 pages meets it);
+ *     explicit list, only where some span up to 64 pages meets it); and where a span
+ *     of at most 8 pages keeps it within max_waste / 4, the span is the shortest such
+ *     (size_class_gen.c says why);
  *   - objects = pages * page_size / size, 1 <= objects <= SIZE_CLASS_MAX_OBJECTS;
  *   - the last class's size equals max_small_size.
  * A generated table has a class for every power-of-two size up to the page size;
@@ -58,7 +60,8 @@ int size_class_generate(const struct size_class_params *params,
 
 /* Builds a table from an explicit list of object sizes (the PAGODA_SIZE_CLASSES form),
  * choosing for each size the smallest span that keeps tail waste within
- * params->max_waste. Returns the number of classes, or -1 with *why set when the list
+ * params->max_waste, then lengthening it as size_class_generate does (up to 8 pages,
+ * for a tail within a quarter of the bound, or a smaller one). Returns the number of classes, or -1 with *why set when the list
  * is unsorted, has duplicates, has a size below 8 or above params->max_small_size, is
  * misaligned (rules above), or has too many entries; messages naming a size live in a
  * static buffer that the next failing call overwrites. Internal waste is not bounded

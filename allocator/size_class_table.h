@@ -3,7 +3,7 @@
  * The allocator's class id for table entry i is i + 1; id 0 means "not a small
  * object". internal: worst-case waste of one object, (size - prev_size - 1) /
  * size; tail: unusable end of the span, (pages * page_size) % size over the span.
- * max internal waste 12.50% (87.50% where the alignment rules force it, marked *), max tail waste 11.46%.
+ * max internal waste 12.50% (87.50% where the alignment rules force it, marked *), max tail waste 8.93%.
  *
  * class    size  pages  objects   internal    tail
  *     1       8      1      512    87.50%*   0.00%
@@ -51,7 +51,7 @@
  *    43    3328      5        6     7.66%    2.50%
  *    44    3584      7        8     7.11%    0.00%
  *    45    4096      1        1    12.48%    0.00%
- *    46    4352      6        5     5.86%   11.46%
+ *    46    4352      8        7     5.86%    7.03%
  *    47    4608      8        7     5.53%    1.56%
  *    48    5120      5        4     9.98%    0.00%
  *    49    5632      7        5     9.07%    1.79%
@@ -131,7 +131,7 @@ static const struct size_class size_class_default_table[SIZE_CLASS_DEFAULT_COUNT
     { 3328, 5, 6 },
     { 3584, 7, 8 },
     { 4096, 1, 1 },
-    { 4352, 6, 5 },
+    { 4352, 8, 7 },
     { 4608, 8, 7 },
     { 5120, 5, 4 },
     { 5632, 7, 5 },

@@ -7,8 +7,9 @@
  * the smallest class that fits; sizes are 8-aligned, 16-aligned from 16 bytes, and
  * every power of two up to a page is a class; internal waste stays within the bound
  * except where alignment forces the step; a span holds as many objects as fit, with
- * tail waste within the bound; size_class_object_index(offset) == offset / size for
- * every offset of every span.
+ * tail waste within the bound, and spans lengthened (up to 8 pages) for a shorter
+ * tail; size_class_object_index(offset) == offset / size for every offset of every
+ * span.
  */
 #include "tests/tiers/tier_suite.h"
 
@@ -157,6 +158,44 @@ START_TEST(test_span_holds_all_objects_that_fit_with_bounded_tail)
 }
 END_TEST
 
+/* Tail fraction of a span of `pages` pages for objects of `size` bytes. */
+static double tail_fraction(size_t pages, size_t size)
+{
+    size_t span = pages << PAGE_SHIFT;
+    return (double)(span % size) / (double)span;
+}
+
+/* Spans are lengthened for short tails (size_class_gen.c): where a span of at most 8
+ * pages leaves a tail within a quarter of the bound, a class has the shortest such;
+ * elsewhere no span of at most 8 pages within the bound leaves a smaller tail. */
+START_TEST(test_span_is_lengthened_for_a_short_tail)
+{
+    double max_waste = install_table(_i);
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        const struct size_class_info *info = &size_class_table[c];
+        size_t shortest_quarter = 0;
+        for (size_t pages = 1; pages <= 8 && !shortest_quarter; pages++)
+            if ((pages << PAGE_SHIFT) >= info->size &&
+                (pages << PAGE_SHIFT) / info->size <= SIZE_CLASS_MAX_OBJECTS &&
+                tail_fraction(pages, info->size) <= max_waste / 4)
+                shortest_quarter = pages;
+        if (shortest_quarter) {
+            ck_assert_msg(info->pages == shortest_quarter,
+                          "table %d: class %u (%u bytes) has %u pages, not %zu", _i, c,
+                          info->size, info->pages, shortest_quarter);
+            continue;
+        }
+        for (size_t pages = 1; pages <= 8; pages++)
+            if ((pages << PAGE_SHIFT) >= info->size &&
+                (pages << PAGE_SHIFT) / info->size <= SIZE_CLASS_MAX_OBJECTS &&
+                tail_fraction(pages, info->size) <= max_waste)
+                ck_assert_msg(tail_fraction(info->pages, info->size) <= tail_fraction(pages, info->size),
+                              "table %d: class %u (%u bytes): %zu pages leave a smaller tail than %u",
+                              _i, c, info->size, pages, info->pages);
+    }
+}
+END_TEST
+
 START_TEST(test_object_index_is_offset_divided_by_size)
 {
     install_table(_i);
@@ -206,6 +245,7 @@ Suite *tier_suite(void)
     tcase_add_loop_test(tables, test_internal_waste_is_bounded_unless_alignment_forces_the_step,
                         0, TABLE_COUNT);
     tcase_add_loop_test(tables, test_span_holds_all_objects_that_fit_with_bounded_tail, 0, TABLE_COUNT);
+    tcase_add_loop_test(tables, test_span_is_lengthened_for_a_short_tail, 0, TABLE_COUNT);
     tcase_add_loop_test(tables, test_object_index_is_offset_divided_by_size, 0, TABLE_COUNT);
     suite_add_tcase(suite, tables);
     TCase *defaults = tcase_create("default table");
