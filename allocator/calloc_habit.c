@@ -1,6 +1,10 @@
 /*
  * calloc_habit.c — clearing reused large blocks for calloc by memset or by dropping
  * their pages, whichever the program's use of earlier blocks favours (calloc_habit.h).
+ *
+ * Invariants: `calls` counts up to DROP_PROBE_PERIOD while dropping and up to the
+ * trial interval otherwise, and goes back to 0 at every change of mode; a trial is
+ * pending (trial_page != 0) only while not dropping.
  */
 #include "allocator/calloc_habit.h"
 
@@ -23,21 +27,31 @@ static bool barely_touched(size_t resident, size_t pages)
     return resident <= pages / 64 + 1;
 }
 
-/* The program filled what was dropped: back to memset, and trials twice as rare. */
-static void prefer_memset(struct calloc_habit *habit)
+static void start_dropping(struct calloc_habit *habit)
+{
+    habit->dropping = true;
+    habit->calls = 0;
+    habit->trial_page = 0;
+    habit->trial_interval = 0;      /* what made trials rare is out of date */
+}
+
+/* The program touched much of what was dropped: back to memset, and the next trial
+ * twice as far off as the last. */
+static void start_clearing(struct calloc_habit *habit)
 {
     uint32_t interval = habit->trial_interval ? habit->trial_interval * 2 : TRIAL_FIRST_INTERVAL * 2;
     habit->trial_interval = interval < TRIAL_MAX_INTERVAL ? interval : TRIAL_MAX_INTERVAL;
     habit->dropping = false;
     habit->calls = 0;
+    habit->trial_page = 0;
 }
 
 static void clear_while_dropping(struct calloc_habit *habit, char *start, size_t pages)
 {
-    if (++habit->calls >= DROP_PROBE_PERIOD) {
+    if (++habit->calls == DROP_PROBE_PERIOD) {
         habit->calls = 0;
         if (!barely_touched(os_resident_pages(start, pages), pages)) {
-            prefer_memset(habit);
+            start_clearing(habit);
             os_zero_pages(start, pages << PAGE_SHIFT);
             return;
         }
@@ -45,31 +59,23 @@ static void clear_while_dropping(struct calloc_habit *habit, char *start, size_t
     os_drop_pages(start, pages << PAGE_SHIFT);
 }
 
-/* Whether this is the thread's first reused block and the program touched little of
- * it: the pages of a block are resident where the program wrote them (or where an
- * earlier calloc cleared them with memset), so the first one shows how the program
- * uses its blocks, for the price of one mincore per thread. */
-static bool first_block_barely_touched(struct calloc_habit *habit, char *start, size_t pages)
+/* Clears the block but drops its last sixteenth, and remembers the block, so that
+ * its next calloc can see whether the program touched that tail. */
+static void clear_as_trial(struct calloc_habit *habit, char *start, size_t pages)
 {
-    if (habit->started)
-        return false;
-    habit->started = true;
-    return barely_touched(os_resident_pages(start, pages), pages);
+    size_t kept_bytes = (pages - pages / TRIAL_TAIL_FRACTION) << PAGE_SHIFT;
+    os_zero_pages(start, kept_bytes);
+    os_drop_pages(start + kept_bytes, (pages << PAGE_SHIFT) - kept_bytes);
+    habit->trial_page = page_of(start);
+    habit->trial_block_pages = pages;
 }
 
-/* Whether start is the block of the pending trial, back with its tail untouched; the
- * trial is over either way. */
-static bool trial_succeeded(struct calloc_habit *habit, char *start, size_t pages)
+/* Whether the pending trial's block is back with its dropped tail barely touched. */
+static bool trial_tail_barely_touched(char *start, size_t pages)
 {
-    if (habit->trial_page != page_of(start) || habit->trial_block_pages != pages)
-        return false;
-    habit->trial_page = 0;
     size_t tail_pages = pages / TRIAL_TAIL_FRACTION;
     char *tail = start + ((pages - tail_pages) << PAGE_SHIFT);
-    if (barely_touched(os_resident_pages(tail, tail_pages), tail_pages))
-        return true;
-    prefer_memset(habit);
-    return false;
+    return barely_touched(os_resident_pages(tail, tail_pages), tail_pages);
 }
 
 void calloc_habit_clear(struct calloc_habit *habit, void *start, size_t pages)
@@ -79,26 +85,28 @@ void calloc_habit_clear(struct calloc_habit *habit, void *start, size_t pages)
         os_zero_pages(block, pages << PAGE_SHIFT);
         return;
     }
+    if (!habit->started) {
+        /* The thread's first reused block: resident where the program wrote it (or
+         * where an earlier calloc cleared it from the page heap), which mincore reads. */
+        habit->started = true;
+        if (barely_touched(os_resident_pages(block, pages), pages))
+            start_dropping(habit);
+    } else if (!habit->dropping && habit->trial_page == page_of(block) &&
+               habit->trial_block_pages == pages) {
+        if (trial_tail_barely_touched(block, pages))
+            start_dropping(habit);
+        else
+            start_clearing(habit);
+    }
     if (habit->dropping) {
         clear_while_dropping(habit, block, pages);
         return;
     }
-    if (first_block_barely_touched(habit, block, pages) || trial_succeeded(habit, block, pages)) {
-        habit->dropping = true;
-        habit->calls = 0;
-        os_drop_pages(block, pages << PAGE_SHIFT);
-        return;
-    }
     uint32_t interval = habit->trial_interval ? habit->trial_interval : TRIAL_FIRST_INTERVAL;
-    if (++habit->calls < interval) {
-        os_zero_pages(block, pages << PAGE_SHIFT);
+    if (++habit->calls == interval) {
+        habit->calls = 0;
+        clear_as_trial(habit, block, pages);
         return;
     }
-    /* A trial: the block's last sixteenth is dropped rather than cleared. */
-    habit->calls = 0;
-    size_t kept_bytes = (pages - pages / TRIAL_TAIL_FRACTION) << PAGE_SHIFT;
-    os_zero_pages(block, kept_bytes);
-    os_drop_pages(block + kept_bytes, (pages << PAGE_SHIFT) - kept_bytes);
-    habit->trial_page = page_of(block);
-    habit->trial_block_pages = pages;
+    os_zero_pages(block, pages << PAGE_SHIFT);
 }

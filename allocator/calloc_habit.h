@@ -1,7 +1,7 @@
 /*
  * calloc_habit.h — how a thread's program uses the large blocks it callocs, so that
- * calloc clears a block reused from the thread's large cache (resident, and holding
- * the program's old data) the cheaper of two ways:
+ * calloc clears a block reused from the thread's large cache (resident where the
+ * program used it, and holding its old data) the cheaper of two ways:
  *   - memset: about 13 us per MiB here, and the pages stay resident, which is right
  *     for a program that goes on to write them;
  *   - dropping the pages with one MADV_DONTNEED: about 3.5 us for a 1 MiB block and
@@ -10,16 +10,22 @@
  *     (about 3 us here), so dropping a block the program then fills costs some 50
  *     times a memset.
  * The first block a thread reuses shows how the program used it: its pages are
- * resident where the program wrote them, and mincore reads that. Barely touched, and
- * the thread starts by dropping. After a memset, though, a block is resident whatever
- * the program does with it, so the memset mode alone would never learn that the
- * program has come to leave its blocks untouched. Every trial_interval-th call
- * therefore drops only the last sixteenth of the block, and when that block comes back
- * to calloc, mincore tells whether the program touched that tail. Untouched, and the
- * thread drops whole blocks from then on, reading the residency of every
- * DROP_PROBE_PERIOD-th block before it drops it, and goes back to memset when more
- * than a 64th of that block (and one page) is resident. Each failed trial doubles the
- * interval to the next, so a program that fills its blocks pays for few trials.
+ * resident where the program wrote (or read) them, and mincore reads that. Barely
+ * touched, and the thread starts by dropping. After a memset, though, a block is
+ * resident whatever the program does with it, so the memset mode alone would never
+ * learn that the program has come to leave its blocks untouched. Every
+ * trial_interval-th call therefore drops only the last sixteenth of the block, and
+ * when that block comes back to calloc, mincore tells whether the program touched that
+ * tail. Untouched, and the thread drops whole blocks from then on, reading the
+ * residency of every DROP_PROBE_PERIOD-th block before it drops it, and goes back to
+ * memset when more than a 64th of that block (and one page) is resident. Each return
+ * to memset doubles the interval to the next trial, so a program that fills its
+ * blocks pays for few trials; a switch to dropping resets it.
+ *
+ * Limits: reading a page counts as touching it (it maps the kernel's zero page, and
+ * the fault costs about as much). With transparent huge pages in `always` mode, one
+ * touched byte may make 2 MiB resident: the thread then sees its blocks as filled and
+ * clears them, as pagoda did before it had a habit.
  *
  * The state belongs to one thread's large cache and only that thread touches it.
  */
@@ -32,9 +38,9 @@
 
 struct calloc_habit {
     bool started;               /* the first reused block has been looked at */
-    bool dropping;
-    uint32_t calls;             /* since the last trial (memset mode) or probe (dropping) */
-    uint32_t trial_interval;    /* calls between trials; 0 before the first has failed */
+    bool dropping;              /* blocks are dropped, not cleared by memset */
+    uint32_t calls;             /* since the last trial (clearing) or probe (dropping) */
+    uint32_t trial_interval;    /* calls between trials; 0: the first interval */
     uintptr_t trial_page;       /* first page of the pending trial's block, or 0 */
     size_t trial_block_pages;   /* that block's length */
 };

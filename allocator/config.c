@@ -12,8 +12,8 @@
 
 struct pagoda_config pagoda_config;
 
-#define DEFAULT_THREAD_CACHE_BYTES ((size_t)4 << 20)
-#define DEFAULT_TOTAL_THREAD_CACHE_BYTES ((size_t)5 << 20)
+#define DEFAULT_THREAD_CACHE_BYTES ((size_t)3 << 20)
+#define DEFAULT_TOTAL_THREAD_CACHE_BYTES ((size_t)8 << 20)
 /* Memory unused this long goes back to the OS. Long enough that a program cycling
  * through its working set does not pay for madvise and page faults each time, short
  * enough that a program past its peak shrinks within seconds. */

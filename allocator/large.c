@@ -40,24 +40,25 @@ static bool fits_thread_caches(size_t pages)
     return (pages << PAGE_SHIFT) <= pagoda_config.thread_cache_bytes;
 }
 
-/* A span from the calling thread's large cache (or the spare, for a span too long for
- * that), or NULL. Not in the debug mode, whose checks live on the page-heap path. */
-static struct span *take_cached(size_t pages, size_t alignment)
+/* A span from the calling thread's large cache, which *cache is then set to, or from
+ * the spare for a span too long for that (*cache NULL), or NULL. Not in the debug
+ * mode, whose checks live on the page-heap path. */
+static struct span *take_cached(size_t pages, size_t alignment, struct thread_cache **cache)
 {
+    *cache = NULL;
     if (alignment > PAGE_SIZE || pagoda_debug.enabled)
         return NULL;
     if (!fits_thread_caches(pages))
         return pagoda_config.release_delay_ms ? large_spare_take(pages) : NULL;
-    struct thread_cache *cache = thread_cache_for_slow_path();
-    return cache ? large_cache_take(&cache->large, pages) : NULL;
+    *cache = thread_cache_for_slow_path();
+    return *cache ? large_cache_take(&(*cache)->large, pages) : NULL;
 }
 
-/* Clears a span take_cached gave for a request of `pages` pages, for calloc. Its
- * dirty bits are stale (the program wrote to it): one from the thread's large cache is
- * cleared as the thread's calloc habit says (calloc_habit.h), the spare by residency. */
-static void clear_reused(struct span *span, size_t pages)
+/* Clears a span take_cached gave, for calloc. Its dirty bits are stale (the program
+ * wrote to it): one from a thread's large cache is cleared as the thread's calloc
+ * habit says (calloc_habit.h), the spare by residency. */
+static void clear_reused(struct span *span, struct thread_cache *cache)
 {
-    struct thread_cache *cache = fits_thread_caches(pages) ? thread_cache_for_slow_path() : NULL;
     if (cache)
         calloc_habit_clear(&cache->large.calloc_habit, span_start(span), span->pages);
     else
@@ -89,10 +90,11 @@ void *large_alloc(size_t size, size_t alignment, bool zero)
         return NULL;
     }
     size_t pages = (size ? pages_for(size) : 1) + pagoda_debug.guard;
-    struct span *cached = take_cached(pages, alignment);
+    struct thread_cache *cache;
+    struct span *cached = take_cached(pages, alignment, &cache);
     if (cached) {
         if (zero)
-            clear_reused(cached, pages);
+            clear_reused(cached, cache);
         return span_start(cached);
     }
     struct span *span = alignment > PAGE_SIZE ? page_heap_alloc_aligned(pages, alignment >> PAGE_SHIFT)

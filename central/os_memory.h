@@ -32,8 +32,9 @@ int os_release(void *p, size_t size, bool now_zero);
 void os_zero_pages(void *p, size_t size);
 
 /* Writes zeros over [p, p+size) (page multiples) by dropping its pages with one
- * MADV_DONTNEED; by memset if the kernel refuses. Cheap however much is resident, but
- * each page the program touches afterwards costs a page fault. */
+ * MADV_DONTNEED (by memset if the kernel refuses): one system call, whose cost grows
+ * with the resident pages it finds, but each page the program touches afterwards
+ * costs a page fault. */
 void os_drop_pages(void *p, size_t size);
 
 /* How many of the `pages` pages from p are resident (all of them when the kernel

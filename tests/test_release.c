@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,11 +183,13 @@ START_TEST(test_calloc_after_malloc_trim_is_zero)
 END_TEST
 
 /* A large block carved out of a longer freed one, and small objects whose spans are
- * cut from what is left. */
+ * cut from what is left. (The freed block fits the thread's large cache, which the
+ * calloc of a shorter piece empties into the page heap; a longer one would become the
+ * process's spare block, which the page heap takes back only before it grows.) */
 START_TEST(test_calloc_from_a_split_dirty_span_is_zero)
 {
     enum { SMALL_OBJECTS = 2048, SMALL_SIZE = 2048 };
-    size_t big = 4 * MiB, piece = 256 * KiB;
+    size_t big = 2 * MiB, piece = 256 * KiB;
     unsigned char *written = checked_malloc(big);
     memset(written, 0xff, big);
     free(written);
@@ -334,114 +337,6 @@ START_TEST(test_calloc_over_a_block_written_at_its_ends_stays_small)
     ck_assert_uint_eq(first_nonzero(zeroed, 32 * PAGE), 32 * PAGE);
     ck_assert_uint_eq(first_nonzero(zeroed + size - 32 * PAGE, 32 * PAGE), 32 * PAGE);
     free(zeroed);
-}
-END_TEST
-
-/* ---- calloc: dropping or clearing, by the thread's habit ---- */
-
-/* calloc_habit.h: a block reused from the thread's large cache is cleared with memset
- * while the program fills its blocks, and dropped (MADV_DONTNEED) once it is seen to
- * touch few of their pages. Which was done shows right after calloc returns: a cleared
- * block is resident throughout, a dropped one hardly at all. Each scenario runs on a
- * thread of its own, whose habit starts afresh. */
-#define HABIT_BLOCK (1 * MiB)
-#define HABIT_BLOCK_PAGES (HABIT_BLOCK / PAGE)
-
-enum block_use { TOUCH_FIRST_BYTE, FILL_BLOCK };
-
-static size_t resident_pages_of(const void *p, size_t size)
-{
-    static unsigned char vec[HABIT_BLOCK_PAGES];
-    ck_assert_uint_le(size / PAGE, HABIT_BLOCK_PAGES);
-    ck_assert_int_eq(mincore((void *)p, size, vec), 0);
-    size_t count = 0;
-    for (size_t i = 0; i < size / PAGE; i++)
-        count += vec[i] & 1;
-    return count;
-}
-
-/* `rounds` times: calloc the block, check it reads zero (only at three bytes when the
- * program barely touches it: reading a page maps it), use it, free it. */
-static void calloc_rounds(size_t rounds, enum block_use use)
-{
-    for (size_t round = 0; round < rounds; round++) {
-        unsigned char *p = calloc(1, HABIT_BLOCK);
-        ck_assert_ptr_nonnull(p);
-        if (use == FILL_BLOCK) {
-            assert_all_zero(p, HABIT_BLOCK, "a calloc'd block the program fills");
-            memset(p, 0x5a, HABIT_BLOCK);
-        } else {
-            ck_assert_msg(p[0] == 0 && p[HABIT_BLOCK / 2] == 0 && p[HABIT_BLOCK - 1] == 0,
-                          "round %zu: a calloc'd block holds old data", round);
-            p[0] = 1;
-        }
-        free(p);
-    }
-}
-
-struct habit_scenario {
-    size_t first_rounds, second_rounds;
-    enum block_use first_use, second_use;
-    size_t resident_pages;           /* of the next calloc'd block, found */
-};
-
-static void *run_habit_scenario(void *arg)
-{
-    struct habit_scenario *scenario = arg;
-    calloc_rounds(scenario->first_rounds, scenario->first_use);
-    calloc_rounds(scenario->second_rounds, scenario->second_use);
-    unsigned char *p = calloc(1, HABIT_BLOCK);
-    ck_assert_ptr_nonnull(p);
-    scenario->resident_pages = resident_pages_of(p, HABIT_BLOCK);
-    assert_all_zero(p, HABIT_BLOCK, "the last calloc'd block");
-    free(p);
-    return NULL;
-}
-
-static size_t resident_after(size_t first_rounds, enum block_use first_use, size_t second_rounds,
-                             enum block_use second_use)
-{
-    struct habit_scenario scenario = { first_rounds, second_rounds, first_use, second_use, 0 };
-    pthread_t thread;
-    ck_assert_int_eq(pthread_create(&thread, NULL, run_habit_scenario, &scenario), 0);
-    ck_assert_int_eq(pthread_join(thread, NULL), 0);
-    return scenario.resident_pages;
-}
-
-START_TEST(test_calloc_drops_blocks_the_program_barely_touches)
-{
-    size_t resident = resident_after(20, TOUCH_FIRST_BYTE, 0, TOUCH_FIRST_BYTE);
-    ck_assert_msg(resident <= HABIT_BLOCK_PAGES / 64 + 1,
-                  "%zu of %zu pages resident: the block was cleared, not dropped", resident,
-                  HABIT_BLOCK_PAGES);
-}
-END_TEST
-
-START_TEST(test_calloc_clears_blocks_the_program_fills)
-{
-    size_t resident = resident_after(20, FILL_BLOCK, 0, FILL_BLOCK);
-    ck_assert_msg(resident == HABIT_BLOCK_PAGES,
-                  "%zu of %zu pages resident: the block was dropped, not cleared", resident,
-                  HABIT_BLOCK_PAGES);
-}
-END_TEST
-
-/* Dropping, then the program fills its blocks: a probe within 8 callocs sees it. */
-START_TEST(test_calloc_clears_again_once_the_program_fills_its_blocks)
-{
-    size_t resident = resident_after(20, TOUCH_FIRST_BYTE, 20, FILL_BLOCK);
-    ck_assert_msg(resident == HABIT_BLOCK_PAGES,
-                  "%zu of %zu pages resident: still dropping", resident, HABIT_BLOCK_PAGES);
-}
-END_TEST
-
-/* Clearing, then the program barely touches its blocks: a trial (every 256 callocs at
- * first) sees it. */
-START_TEST(test_calloc_learns_to_drop_after_the_program_stops_filling)
-{
-    size_t resident = resident_after(20, FILL_BLOCK, 600, TOUCH_FIRST_BYTE);
-    ck_assert_msg(resident <= HABIT_BLOCK_PAGES / 64 + 1,
-                  "%zu of %zu pages resident: still clearing", resident, HABIT_BLOCK_PAGES);
 }
 END_TEST
 
@@ -794,6 +689,108 @@ static int scenario_cache_drain(void)
     return 0;
 }
 
+/* ---- scenarios: calloc's habit ---- */
+
+/* calloc_habit.h: a block reused from the thread's large cache is cleared with memset
+ * while the program fills its blocks, and dropped (MADV_DONTNEED) once it is seen to
+ * touch few of their pages. Which was done shows right after calloc returns: a cleared
+ * block is resident throughout, a dropped one hardly at all. Each run has a thread of
+ * its own, whose habit starts afresh; it reports how many pages of the block its last
+ * calloc returned were resident. No release delay, so that no drain empties a cache
+ * mid-run; no transparent huge pages, so that one touched byte is one resident page. */
+#define HABIT_BLOCK (1 * MiB)
+#define HABIT_BLOCK_PAGES (HABIT_BLOCK / PAGE)
+
+enum block_use { TOUCH_FIRST_BYTE, FILL_BLOCK };
+
+struct habit_run {
+    const char *key;
+    size_t first_rounds;
+    enum block_use first_use;
+    size_t second_rounds;
+    enum block_use second_use;
+};
+
+static const struct habit_run habit_runs[] = {
+    { "barely_touched", 20, TOUCH_FIRST_BYTE, 0, TOUCH_FIRST_BYTE },
+    /* Past the first trial (at the 256th reuse), which clears a filled block's front
+     * and drops its tail. */
+    { "filled", 300, FILL_BLOCK, 0, FILL_BLOCK },
+    { "filled_after_barely_touched", 20, TOUCH_FIRST_BYTE, 20, FILL_BLOCK },
+    { "barely_touched_after_filled", 20, FILL_BLOCK, 600, TOUCH_FIRST_BYTE },
+};
+
+static size_t resident_pages_of(const void *p, size_t size)
+{
+    static unsigned char vec[HABIT_BLOCK_PAGES];
+    if (size > HABIT_BLOCK || mincore((void *)p, size, vec) != 0)
+        return SIZE_MAX;
+    size_t count = 0;
+    for (size_t i = 0; i < size / PAGE; i++)
+        count += vec[i] & 1;
+    return count;
+}
+
+/* Exits the scenario with 4 unless the calloc'd block p reads zero: throughout when
+ * the program fills it, else at three bytes only (reading a page maps it). */
+static void check_calloc_zero(const unsigned char *p, enum block_use use)
+{
+    size_t bad = use == FILL_BLOCK ? first_nonzero(p, HABIT_BLOCK)
+                 : p[0] ? 0 : p[HABIT_BLOCK / 2] ? HABIT_BLOCK / 2 : p[HABIT_BLOCK - 1] ? HABIT_BLOCK - 1
+                 : HABIT_BLOCK;
+    if (bad < HABIT_BLOCK) {
+        fprintf(stderr, "byte %zu of a calloc'd block is %#x\n", bad, p[bad]);
+        exit(4);
+    }
+}
+
+static unsigned char *calloc_block(void)
+{
+    unsigned char *p = calloc(1, HABIT_BLOCK);
+    if (p == NULL)
+        exit(3);
+    return p;
+}
+
+static void calloc_rounds(size_t rounds, enum block_use use)
+{
+    for (size_t round = 0; round < rounds; round++) {
+        unsigned char *p = calloc_block();
+        check_calloc_zero(p, use);
+        if (use == FILL_BLOCK)
+            memset(p, 0x5a, HABIT_BLOCK);
+        else
+            p[0] = 1;
+        free(p);
+    }
+}
+
+static void *run_habit(void *arg)
+{
+    const struct habit_run *run = arg;
+    calloc_rounds(run->first_rounds, run->first_use);
+    calloc_rounds(run->second_rounds, run->second_use);
+    unsigned char *p = calloc_block();
+    size_t resident = resident_pages_of(p, HABIT_BLOCK);
+    check_calloc_zero(p, FILL_BLOCK);
+    free(p);
+    report(run->key, (long long)resident);
+    return NULL;
+}
+
+static int scenario_calloc_habit(void)
+{
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        return 5;
+    for (size_t i = 0; i < sizeof habit_runs / sizeof habit_runs[0]; i++) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, run_habit, (void *)&habit_runs[i]) != 0)
+            return 3;
+        pthread_join(thread, NULL);
+    }
+    return 0;
+}
+
 /* ---- scenarios: trims that need a heap with no history ---- */
 
 /* Objects of 6912 B live in spans of 7 pages; the page-aligned object of each span is
@@ -863,6 +860,7 @@ static int run_named_scenario(const char *name)
         { "cache_drain", scenario_cache_drain },
         { "partly_used_spans", scenario_partly_used_spans },
         { "split_dirty_span", scenario_split_dirty_span },
+        { "calloc_habit", scenario_calloc_habit },
     };
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
         if (strcmp(name, scenarios[i].name) == 0)
@@ -887,6 +885,7 @@ enum scenario_case {
     LIMIT_NONE,
     DRAIN_DELAY_100,
     DRAIN_DELAY_NEVER,
+    CALLOC_HABIT,
     SCENARIO_CASES
 };
 
@@ -912,6 +911,7 @@ static const struct {
                                            "PAGODA_TOTAL_THREAD_CACHE_BYTES=64M" } },
     [DRAIN_DELAY_NEVER] = { "cache_drain", { "PAGODA_RELEASE_DELAY_MS=never", "PAGODA_THREAD_CACHE_BYTES=64M",
                                              "PAGODA_TOTAL_THREAD_CACHE_BYTES=64M" } },
+    [CALLOC_HABIT] = { "calloc_habit", { "PAGODA_RELEASE_DELAY_MS=never" } },
 };
 
 static struct scenario_result scenario_results[SCENARIO_CASES];
@@ -1105,6 +1105,50 @@ START_TEST(test_idle_thread_cache_is_drained)
 }
 END_TEST
 
+/* ---- calloc's habit (scenario calloc_habit) ---- */
+
+static long long habit_resident_pages(const char *run)
+{
+    return value_of(scenario_of(CALLOC_HABIT), run);
+}
+
+START_TEST(test_calloc_drops_blocks_the_program_barely_touches)
+{
+    long long resident = habit_resident_pages("barely_touched");
+    ck_assert_msg(resident <= (long long)(HABIT_BLOCK_PAGES / 64 + 1),
+                  "%lld of %zu pages resident: the block was cleared, not dropped", resident,
+                  HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+START_TEST(test_calloc_clears_blocks_the_program_fills)
+{
+    long long resident = habit_resident_pages("filled");
+    ck_assert_msg(resident == (long long)HABIT_BLOCK_PAGES,
+                  "%lld of %zu pages resident: the block was dropped, not cleared", resident,
+                  HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+/* Dropping, then the program fills its blocks: a probe within 8 callocs sees it. */
+START_TEST(test_calloc_clears_again_once_the_program_fills_its_blocks)
+{
+    long long resident = habit_resident_pages("filled_after_barely_touched");
+    ck_assert_msg(resident == (long long)HABIT_BLOCK_PAGES, "%lld of %zu pages resident: still dropping",
+                  resident, HABIT_BLOCK_PAGES);
+}
+END_TEST
+
+/* Clearing, then the program barely touches its blocks: a trial (at the 256th reuse
+ * at first) sees it. */
+START_TEST(test_calloc_learns_to_drop_after_the_program_stops_filling)
+{
+    long long resident = habit_resident_pages("barely_touched_after_filled");
+    ck_assert_msg(resident <= (long long)(HABIT_BLOCK_PAGES / 64 + 1),
+                  "%lld of %zu pages resident: still clearing", resident, HABIT_BLOCK_PAGES);
+}
+END_TEST
+
 static Suite *release_suite(void)
 {
     Suite *s = suite_create("release");
@@ -1122,12 +1166,7 @@ static Suite *release_suite(void)
     tcase_add_test(zeros, test_calloc_over_a_block_written_at_its_ends_stays_small);
     suite_add_tcase(s, zeros);
 
-    TCase *habit = tcase_create("calloc_habit");
-    tcase_add_test(habit, test_calloc_drops_blocks_the_program_barely_touches);
-    tcase_add_test(habit, test_calloc_clears_blocks_the_program_fills);
-    tcase_add_test(habit, test_calloc_clears_again_once_the_program_fills_its_blocks);
-    tcase_add_test(habit, test_calloc_learns_to_drop_after_the_program_stops_filling);
-    suite_add_tcase(s, habit);
+
 
     TCase *trim = tcase_create("trim");
     tcase_set_timeout(trim, 30);
@@ -1150,6 +1189,10 @@ static Suite *release_suite(void)
     tcase_add_test(idle, test_forked_child_gets_its_own_background_thread);
     tcase_add_test(idle, test_memory_limit_keeps_rss_down_without_failing);
     tcase_add_test(idle, test_idle_thread_cache_is_drained);
+    tcase_add_test(idle, test_calloc_drops_blocks_the_program_barely_touches);
+    tcase_add_test(idle, test_calloc_clears_blocks_the_program_fills);
+    tcase_add_test(idle, test_calloc_clears_again_once_the_program_fills_its_blocks);
+    tcase_add_test(idle, test_calloc_learns_to_drop_after_the_program_stops_filling);
     suite_add_tcase(s, idle);
 
     return s;

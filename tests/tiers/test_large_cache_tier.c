@@ -20,7 +20,7 @@
  * statistics count it as free, not in use; calloc of the spare reads zero.
  *
  * Each test sets PAGODA_RELEASE_DELAY_MS=never, so no scavenge, drain or release pass
- * runs unasked.
+ * runs unasked, and PAGODA_THREAD_CACHE_BYTES=4M.
  */
 #include "tests/tiers/tier_suite.h"
 
@@ -37,9 +37,13 @@
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
 
+/* The budgets are set rather than left at their defaults, which the tests' sizes are
+ * chosen around: 4 MiB per thread, and room for it in the total. */
 static void setup(void)
 {
     setenv("PAGODA_RELEASE_DELAY_MS", "never", 1);
+    setenv("PAGODA_THREAD_CACHE_BYTES", "4M", 1);
+    setenv("PAGODA_TOTAL_THREAD_CACHE_BYTES", "8M", 1);
     pagoda_initialize();
 }
 
