@@ -13,8 +13,9 @@
  *
  * Once the sizes are fixed (here, or by an explicit list), each class's span is
  * lengthened, up to TAIL_SPAN_MAX_PAGES, to the shortest whose tail is within a
- * quarter of the bound, or else to the one of those with the smallest tail when that
- * beats the span it has (jemalloc sizes its slabs to leave no tail at all). A program
+ * quarter of the bound, or else to the span of at most that length with the smallest
+ * tail, when that beats the span it has (jemalloc sizes its slabs to leave no tail at
+ * all). A program
  * that fills its spans would otherwise lose up to the whole bound of their memory to
  * tails; a longer span costs a program that uses few objects of the class little, as
  * pages of fresh memory that it never writes do not become resident.

@@ -61,13 +61,14 @@ int size_class_generate(const struct size_class_params *params,
 /* Builds a table from an explicit list of object sizes (the PAGODA_SIZE_CLASSES form),
  * choosing for each size the smallest span that keeps tail waste within
  * params->max_waste, then lengthening it as size_class_generate does (up to 8 pages,
- * for a tail within a quarter of the bound, or a smaller one). Returns the number of classes, or -1 with *why set when the list
- * is unsorted, has duplicates, has a size below 8 or above params->max_small_size, is
- * misaligned (rules above), or has too many entries; messages naming a size live in a
- * static buffer that the next failing call overwrites. Internal waste is not bounded
- * for an explicit list: the user chose it. When no span up to 64 pages (or one object)
- * meets the tail-waste bound, the span with the smallest tail fraction is taken. The
- * last size becomes the largest small size. */
+ * for a tail within a quarter of the bound, or a smaller one). Returns the number of
+ * classes, or -1 with *why set when the list is unsorted, has duplicates, has a size
+ * below 8 or above params->max_small_size, is misaligned (rules above), or has too
+ * many entries; messages naming a size live in a static buffer that the next failing
+ * call overwrites. Internal waste is not bounded for an explicit list: the user chose
+ * it. When no span up to 64 pages (or one object) meets the tail-waste bound, the span
+ * with the smallest tail fraction is taken. The last size becomes the largest small
+ * size. */
 int size_class_from_sizes(const struct size_class_params *params,
                           const uint32_t *sizes, int count,
                           struct size_class *out, int max_count, const char **why);
