@@ -114,8 +114,12 @@ static void free_list_remove(struct span *span)
     }
 }
 
-/* The shortest free span of at least `pages` pages (lowest address among equals, for
- * the long ones), or NULL. */
+/* The shortest free span of at least `pages` pages, or NULL. Among long ones of equal
+ * length, the one at the highest address: the kernel hands out mappings from the top
+ * down, so that is the memory the heap mapped first, which has most likely been
+ * written and is resident. Taking the newest (lowest) instead made mstress's heap
+ * touch fresh pages while resident free ones of the same length sat idle (peak RSS
+ * 41.7 MiB against 37.7 MiB). */
 static struct span *free_list_find(size_t pages)
 {
     for (size_t n = pages; n < EXACT_LISTS; ) {
@@ -129,7 +133,7 @@ static struct span *free_list_find(size_t pages)
         if (span->pages < pages)
             continue;
         if (!best || span->pages < best->pages ||
-            (span->pages == best->pages && span->first_page < best->first_page))
+            (span->pages == best->pages && span->first_page > best->first_page))
             best = span;
     }
     return best;
