@@ -15,10 +15,9 @@
  * lengthened, up to TAIL_SPAN_MAX_PAGES, to the shortest whose tail is within a
  * quarter of the bound, or else to the span of at most that length with the smallest
  * tail, when that beats the span it has (jemalloc sizes its slabs to leave no tail at
- * all). A program
- * that fills its spans would otherwise lose up to the whole bound of their memory to
- * tails; a longer span costs a program that uses few objects of the class little, as
- * pages of fresh memory that it never writes do not become resident.
+ * all). A program that fills its spans would otherwise lose up to the whole bound of
+ * their memory to tails; a longer span costs a program that uses few objects of the
+ * class little, as pages of fresh memory that it never writes do not become resident.
  *
  * Nothing here allocates or uses stdio; messages for *why are static strings, or for
  * the explicit-list errors that name a size, a static buffer overwritten by the next
@@ -117,6 +116,26 @@ static int choose_span(struct size_class *c, size_t size,
     }
 }
 
+/* Of the spans of first..last pages for objects of `size` bytes, the shortest whose
+ * tail is within `bound`, or else the one with the smallest tail fraction (the
+ * shortest among equals); a span that would hold more than SIZE_CLASS_MAX_OBJECTS
+ * objects ends the search. first when first > last. */
+static size_t span_pages_for_tail(size_t size, size_t first, size_t last, double bound,
+                                  size_t page_size)
+{
+    size_t best = first;
+    for (size_t pages = first; pages <= last; pages++) {
+        size_t span = pages * page_size, best_span = best * page_size;
+        if (span / size > SIZE_CLASS_MAX_OBJECTS)
+            break;
+        if (tail_within(span, size, bound))
+            return pages;
+        if ((span % size) * best_span < (best_span % size) * span)
+            best = pages;
+    }
+    return best;
+}
+
 /* Like choose_span but never fails: searches up to EXPLICIT_SEARCH_PAGES (or the
  * smallest span that holds one object) and falls back to the span with the smallest
  * tail fraction. */
@@ -126,20 +145,7 @@ static void choose_span_best_effort(struct size_class *c, size_t size,
     size_t page_size = params->page_size;
     size_t first = round_up(size, page_size) / page_size;
     size_t last = first > EXPLICIT_SEARCH_PAGES ? first : EXPLICIT_SEARCH_PAGES;
-    size_t best = first;
-    for (size_t pages = first; pages <= last; pages++) {
-        size_t span = pages * page_size;
-        if (span / size > SIZE_CLASS_MAX_OBJECTS)
-            break;
-        if (tail_within(span, size, params->max_waste)) {
-            best = pages;
-            break;
-        }
-        size_t best_span = best * page_size;
-        if ((span % size) * best_span < (best_span % size) * span)
-            best = pages;
-    }
-    fill_span(c, size, best, page_size);
+    fill_span(c, size, span_pages_for_tail(size, first, last, params->max_waste, page_size), page_size);
 }
 
 /* Lengthens c's span, up to TAIL_SPAN_MAX_PAGES pages, to the shortest whose tail is
@@ -147,20 +153,9 @@ static void choose_span_best_effort(struct size_class *c, size_t size,
  * if that is below c's. */
 static void lengthen_span_for_tail(struct size_class *c, const struct size_class_params *params)
 {
-    size_t page_size = params->page_size;
-    size_t best = c->pages;
-    for (size_t pages = c->pages; pages <= TAIL_SPAN_MAX_PAGES; pages++) {
-        size_t span = pages * page_size, best_span = best * page_size;
-        if (span / c->size > SIZE_CLASS_MAX_OBJECTS)
-            break;
-        if (tail_within(span, c->size, params->max_waste / 4)) {
-            best = pages;
-            break;
-        }
-        if ((span % c->size) * best_span < (best_span % c->size) * span)
-            best = pages;
-    }
-    fill_span(c, c->size, best, page_size);
+    size_t pages = span_pages_for_tail(c->size, c->pages, TAIL_SPAN_MAX_PAGES, params->max_waste / 4,
+                                       params->page_size);
+    fill_span(c, c->size, pages, params->page_size);
 }
 
 static int internal_within(size_t size, size_t prev_size, double max_waste)

@@ -153,15 +153,10 @@ static enum residency probe_residency(char *p, size_t pages)
     return residency_of(found, probed);
 }
 
-static void drop_or_clear(char *p, size_t bytes)
-{
-    if (bytes && madvise(p, bytes, MADV_DONTNEED) != 0)
-        memset(p, 0, bytes);
-}
-
 void os_drop_pages(void *p, size_t size)
 {
-    drop_or_clear(p, size);
+    if (size && madvise(p, size, MADV_DONTNEED) != 0)
+        memset(p, 0, size);
 }
 
 size_t os_resident_pages(void *p, size_t pages)
@@ -223,7 +218,7 @@ static void zero_by_residency(char *base, size_t pages)
         } else if (!is_resident && in_run) {
             in_run = false;
             if (i - run_from >= MEMSET_RUN_MIN_PAGES) {
-                drop_or_clear(base + (drop_from << PAGE_SHIFT), (run_from - drop_from) << PAGE_SHIFT);
+                os_drop_pages(base + (drop_from << PAGE_SHIFT), (run_from - drop_from) << PAGE_SHIFT);
                 memset(base + (run_from << PAGE_SHIFT), 0, (i - run_from) << PAGE_SHIFT);
                 drop_from = i;
             }
@@ -231,11 +226,11 @@ static void zero_by_residency(char *base, size_t pages)
         i = end;
     }
     if (in_run && pages - run_from >= MEMSET_RUN_MIN_PAGES) {
-        drop_or_clear(base + (drop_from << PAGE_SHIFT), (run_from - drop_from) << PAGE_SHIFT);
+        os_drop_pages(base + (drop_from << PAGE_SHIFT), (run_from - drop_from) << PAGE_SHIFT);
         memset(base + (run_from << PAGE_SHIFT), 0, (pages - run_from) << PAGE_SHIFT);
         drop_from = pages;
     }
-    drop_or_clear(base + (drop_from << PAGE_SHIFT), (pages - drop_from) << PAGE_SHIFT);
+    os_drop_pages(base + (drop_from << PAGE_SHIFT), (pages - drop_from) << PAGE_SHIFT);
 }
 
 void os_zero_pages(void *p, size_t size)
