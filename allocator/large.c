@@ -122,6 +122,9 @@ void *large_alloc_for_growth(size_t size)
     struct thread_cache *cache = thread_cache_for_slow_path();
     struct span *span = cache ? large_cache_take_longest(&cache->large, pages) : NULL;
     if (span) {
+        /* No tick for the tail (release.h): it was in the thread's cache a moment
+         * ago, out of every release pass's reach, and the take has been counted as a
+         * cache operation, which ticks in its turn. */
         if (span->pages > pages)
             page_heap_shrink(span, pages);
         return span_start(span);
@@ -185,8 +188,10 @@ bool large_resize_in_place(struct span *span, size_t size)
         return false;
     size_t pages = pages_for(size);
     if (pages <= span->pages) {
-        if (pages < span->pages / 2)
+        if (pages < span->pages / 2) {
             page_heap_shrink(span, pages);
+            release_tick();
+        }
         return true;
     }
     size_t with_headroom = span->pages + span->pages / 2;

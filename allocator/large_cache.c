@@ -71,9 +71,14 @@ bool large_cache_put_slow(struct large_cache *cache, struct span *span)
     size_t bytes = span_bytes(span);
     if (bytes > pagoda_config.thread_cache_bytes)
         return false;
+    bool evicted = false;
     while (cache->count && (cache->count == LARGE_CACHE_SLOTS ||
-                            cache->bytes + bytes > pagoda_config.thread_cache_bytes))
+                            cache->bytes + bytes > pagoda_config.thread_cache_bytes)) {
         evict_oldest(cache);
+        evicted = true;
+    }
+    if (evicted)
+        release_tick();             /* for the evicted spans (release.c) */
     size_t needed = cache->bytes + bytes;
     if (needed > cache->reserved) {
         if (!thread_cache_budget_take(needed - cache->reserved))

@@ -9,14 +9,17 @@
  * background thread, so that a program that stops reaching slow paths shrinks too.
  * PAGODA_BACKGROUND_THREAD=auto (the default) starts the thread at the first tick that
  * finds the heap's mapped address space at 64 MiB or more, 1 at the first tick, 0
- * never (release.c).
+ * never (release.c). The thread sleeps for good once nothing is left to release, until
+ * a tick wakes it.
  */
 #ifndef PAGODA_RELEASE_H
 #define PAGODA_RELEASE_H
 
 #include <stddef.h>
 
-/* Runs a release pass if one is due. Called from slow paths, holding no lock. */
+/* Runs a release pass if one is due, and wakes the background thread if it sleeps.
+ * Called from slow paths, holding no lock; a slow path that frees memory must call it
+ * after the free, or a sleeping background thread would not know of that memory. */
 void release_tick(void);
 
 /* Returns everything free to the OS now, idle or not; the result is in bytes. */

@@ -239,6 +239,7 @@ static void thread_cache_on_exit(void *arg)
     lock_release(&registry_lock);
     set_current(&bypass_cache);
     cache_empty(cache);
+    release_tick();                 /* what the cache held is free memory now (release.c) */
     lock_acquire(&registry_lock);
     cache->next = recycled_caches;
     recycled_caches = cache;

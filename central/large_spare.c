@@ -37,6 +37,7 @@ struct span *large_spare_take(size_t pages)
     if (span->pages >= pages && span->pages - pages <= pages / 8)
         return span;
     page_heap_free(span);
+    release_tick();                 /* for the freed spare (release.c) */
     return NULL;
 }
 

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +108,46 @@ static int thread_count(void)
     buf[n] = '\0';
     const char *line = strstr(buf, "\nThreads:");
     return line ? atoi(line + strlen("\nThreads:")) : -1;
+}
+
+/* Context switches of every thread but the calling one, from
+ * /proc/self/task/<tid>/status (read with open/read, which do not allocate): each wakeup
+ * of a sleeping thread is one. -1 when they cannot be read. */
+static long long other_threads_switches(void)
+{
+    char entries[4096];
+    int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    long n = syscall(SYS_getdents64, dir, entries, sizeof entries);
+    close(dir);
+    if (n <= 0)
+        return -1;
+    long long total = 0;
+    for (long at = 0; at < n;) {
+        const struct dirent64 *entry = (const struct dirent64 *)(entries + at);
+        at += entry->d_reclen;
+        long tid = atol(entry->d_name);
+        if (tid <= 0 || tid == (long)gettid())
+            continue;
+        char path[64], status[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        ssize_t length = read(fd, status, sizeof status - 1);
+        close(fd);
+        if (length <= 0)
+            return -1;
+        status[length] = '\0';
+        const char *voluntary = strstr(status, "\nvoluntary_ctxt_switches:");
+        const char *involuntary = strstr(status, "\nnonvoluntary_ctxt_switches:");
+        if (!voluntary || !involuntary)
+            return -1;
+        total += atoll(voluntary + strlen("\nvoluntary_ctxt_switches:")) +
+                 atoll(involuntary + strlen("\nnonvoluntary_ctxt_switches:"));
+    }
+    return total;
 }
 
 /* ---- calloc: large blocks ---- */
@@ -566,6 +608,37 @@ static int scenario_background_release(void)
     return 0;
 }
 
+/* Frees a first round of blocks and waits until the background thread has released
+ * them and, finding nothing more to do, parked; counts its wakeups over half a second
+ * of silence. Then frees a second round and again makes no allocator call: only a
+ * thread the frees woke can release that round. */
+static int scenario_background_parks(void)
+{
+    free(malloc(100));
+    write_then_free_idle_blocks();
+    sleep_ms(1000);          /* 10 delays: the passes, then 4 delays without a tick */
+    report("end", (long long)resident_bytes());
+    long long switches_before = other_threads_switches();
+    sleep_ms(500);
+    report("parked_switches", other_threads_switches() - switches_before);
+    report("switches_readable", switches_before >= 0);
+    static void *blocks[IDLE_BLOCKS];
+    size_t base = resident_bytes();
+    for (int i = 0; i < IDLE_BLOCKS; i++) {
+        if (!(blocks[i] = malloc(1 * MiB)))
+            return 3;
+        memset(blocks[i], 0x5a, 1 * MiB);
+    }
+    size_t peak = resident_bytes();
+    for (int i = 0; i < IDLE_BLOCKS; i++)
+        free(blocks[i]);
+    sleep_ms(1000);
+    report("second_base", (long long)base);
+    report("second_peak", (long long)peak);
+    report("second_end", (long long)resident_bytes());
+    return 0;
+}
+
 /* The forked child reports its threads before and after a large malloc (which always
  * reaches the slow path, where the background thread is started). */
 static int scenario_background_fork(void)
@@ -856,6 +929,7 @@ static int run_named_scenario(const char *name)
         { "idle_release", scenario_idle_release },
         { "background_release", scenario_background_release },
         { "background_fork", scenario_background_fork },
+        { "background_parks", scenario_background_parks },
         { "memory_limit", scenario_memory_limit },
         { "cache_drain", scenario_cache_drain },
         { "partly_used_spans", scenario_partly_used_spans },
@@ -881,6 +955,7 @@ enum scenario_case {
     IDLE_DELAY_NEVER,
     BACKGROUND_OFF,
     BACKGROUND_FORK,
+    BACKGROUND_PARKS,
     LIMIT_64M,
     LIMIT_NONE,
     DRAIN_DELAY_100,
@@ -903,6 +978,8 @@ static const struct {
                           { "PAGODA_BACKGROUND_THREAD=auto", "PAGODA_RELEASE_DELAY_MS=100" } },
     [BACKGROUND_FORK] = { "background_fork",
                           { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
+    [BACKGROUND_PARKS] = { "background_parks",
+                           { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
     /* No time-based release in either run, so only the limit can make a difference. */
     [LIMIT_64M] = { "memory_limit", { "PAGODA_MEMORY_LIMIT=64M", "PAGODA_RELEASE_DELAY_MS=never" } },
     [LIMIT_NONE] = { "memory_limit", { "PAGODA_RELEASE_DELAY_MS=never" } },
@@ -1077,6 +1154,32 @@ START_TEST(test_forked_child_gets_its_own_background_thread)
 }
 END_TEST
 
+/* With the delay at 100 ms, an unparked thread would wake 20 times in the half second
+ * the scenario counts. */
+START_TEST(test_background_thread_sleeps_once_nothing_is_left_to_release)
+{
+    const struct scenario_result *r = scenario_of(BACKGROUND_PARKS);
+    assert_mostly_released(r, "background thread, before parking");
+    ck_assert_msg(value_of(r, "switches_readable") == 1, "/proc/self/task could not be read");
+    long long switches = value_of(r, "parked_switches");
+    ck_assert_msg(switches <= 1, "the background thread woke %lld times in half a second with nothing "
+                  "to release", switches);
+}
+END_TEST
+
+START_TEST(test_parked_background_thread_wakes_for_new_frees)
+{
+    const struct scenario_result *r = scenario_of(BACKGROUND_PARKS);
+    long long grown = value_of(r, "second_peak") - value_of(r, "second_base");
+    long long dropped = value_of(r, "second_peak") - value_of(r, "second_end");
+    ck_assert_msg(grown >= (long long)(IDLE_BLOCKS * MiB) / 4 * 3,
+                  "precondition: the second round grew RSS by only %.1f MiB", as_mib(grown));
+    ck_assert_msg(dropped >= grown / 4 * 3,
+                  "a second after freeing %.1f MiB to a parked background thread, RSS had dropped "
+                  "by only %.1f MiB", as_mib(grown), as_mib(dropped));
+}
+END_TEST
+
 /* With a 64 MiB limit, RSS should stay within a round's live bytes plus the limit
  * (and some slack for the heap's growth steps); without it, freed rounds pile up. */
 START_TEST(test_memory_limit_keeps_rss_down_without_failing)
@@ -1187,6 +1290,8 @@ static Suite *release_suite(void)
     tcase_add_test(idle, test_auto_background_thread_comes_with_a_large_heap);
     tcase_add_test(idle, test_background_thread_does_not_delay_exit);
     tcase_add_test(idle, test_forked_child_gets_its_own_background_thread);
+    tcase_add_test(idle, test_background_thread_sleeps_once_nothing_is_left_to_release);
+    tcase_add_test(idle, test_parked_background_thread_wakes_for_new_frees);
     tcase_add_test(idle, test_memory_limit_keeps_rss_down_without_failing);
     tcase_add_test(idle, test_idle_thread_cache_is_drained);
     tcase_add_test(idle, test_calloc_drops_blocks_the_program_barely_touches);
