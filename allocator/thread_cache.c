@@ -147,10 +147,16 @@ static void list_release(struct thread_cache *cache, unsigned size_class, unsign
     }
 }
 
+/* Returns every listed object, and gives up the spans the cache owns. */
 static void cache_drain(struct thread_cache *cache)
 {
-    for (unsigned c = 1; c <= size_class_count; c++)
+    for (unsigned c = 1; c <= size_class_count; c++) {
         list_release(cache, c, list_length(cache, c));
+        if (cache->own_span[c]) {
+            central_give_up_span(c, cache->own_span[c]);
+            cache->own_span[c] = NULL;
+        }
+    }
 }
 
 /* Lowers a list's limit to `max_length` objects, giving back the budget and the
@@ -312,7 +318,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     struct thread_cache *cache = thread_cache_for_slow_path();
     void *head;
     if (!cache) {
-        if (!central_remove_batch(size_class, 1, &head)) {
+        if (!central_remove_batch(size_class, 1, &head, NULL)) {
             errno = ENOMEM;
             return NULL;
         }
@@ -332,7 +338,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     if (want == 0)
         want = 1;
     unsigned got = cache->class_use[size_class] == CLASS_ALLOCATED
-                       ? central_remove_batch(size_class, want, &head)
+                       ? central_remove_batch(size_class, want, &head, &cache->own_span[size_class])
                        : central_remove_first_batch(size_class, want, &head);
     cache->class_use[size_class] = CLASS_ALLOCATED;
     if (!got) {

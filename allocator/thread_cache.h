@@ -43,6 +43,8 @@ struct thread_cache {
     uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
     uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
     uint8_t class_use[SIZE_CLASS_MAX_COUNT + 1];   /* per class: enum class_use (thread_cache.c) */
+    struct span *own_span[SIZE_CLASS_MAX_COUNT + 1];  /* per class: the span it owns, or NULL
+                                                         (central_remove_batch) */
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
     struct large_cache large;          /* freed large spans (large_cache.h) */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */

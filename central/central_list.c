@@ -3,8 +3,13 @@
  *
  * Invariants, under a list's lock:
  *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
- *   - a span of this class is on `partial` exactly when 0 < free_count (a span whose
- *     objects are all free is returned to the page heap at once);
+ *   - a span of this class is on `partial` exactly when 0 < free_count and no thread
+ *     owns it; a span whose objects are all free is returned to the page heap at once
+ *     unless a thread owns it;
+ *   - an owned span has free objects while it is owned, except in the moment between
+ *     its owner taking its last and giving it up; the owner's slot is the only
+ *     reference to it, and only the owner takes objects from it (frees from any thread
+ *     go into its bitmap as into any span's);
  *   - the released spans of `partial` form its tail: allocation takes from the head,
  *     so it prefers spans whose pages are still resident, and a release pass stops at
  *     the first released span it meets;
@@ -104,17 +109,19 @@ static void span_begin_take(struct central_list *list, struct span *span)
     if (span->released) {
         pagemap_mark_dirty(span->first_page, span->pages);
         span->released = 0;
-        span_list_remove(&list->partial, span);
-        span_list_push(&list->partial, span);
+        if (!span->owned) {
+            span_list_remove(&list->partial, span);
+            span_list_push(&list->partial, span);
+        }
     }
 }
 
 /* After `taken` objects left span: the list's count, and a span with no free object
- * leaves the partial list. */
+ * leaves the partial list (an owned span is not on it). */
 static void span_end_take(struct central_list *list, struct span *span, unsigned taken)
 {
     list->free_in_spans -= taken;
-    if (!span->free_count)
+    if (!span->free_count && !span->owned)
         span_list_remove(&list->partial, span);
 }
 
@@ -201,6 +208,8 @@ static void span_give_back(struct central_list *list, void *object, int fill)
         span->bitmap_hint = (uint16_t)(index / 64);
     span->free_count++;
     list->free_in_spans++;
+    if (span->owned)            /* its owner will allocate it again */
+        return;
     if (span->free_count == 1) {
         span_list_push(&list->partial, span);
     } else if (span->released) {
@@ -245,7 +254,33 @@ static unsigned take_from_spans(struct central_list *list, unsigned want, unsign
     return count;
 }
 
-unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
+/* The same for a thread that owns spans: from its own span *own first, then from spans
+ * it takes over (off the partial list, or cut); a span it uses up is given up, full. */
+static unsigned take_from_own_spans(struct central_list *list, unsigned want, void ***tail_link,
+                                    struct span **own)
+{
+    size_t object_size = size_class_table[list->size_class].size;
+    unsigned count = 0;
+    while (count < want) {
+        struct span *span = *own;
+        if (!span) {
+            span = list->partial.head;
+            if (!span && !(span = span_cut(list)))
+                break;
+            span_list_remove(&list->partial, span);
+            span->owned = 1;
+            *own = span;
+        }
+        count += span_take(list, span, want - count, object_size, tail_link);
+        if (!span->free_count) {
+            span->owned = 0;
+            *own = NULL;
+        }
+    }
+    return count;
+}
+
+unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, struct span **own)
 {
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
@@ -257,7 +292,9 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head)
     }
     void *chain = NULL;
     void **tail_link = &chain;
-    unsigned count = take_from_spans(list, want, 0, &tail_link);
+    bool owns = own && size_class_table[size_class].size <= OWNED_SPAN_MAX_OBJECT_SIZE;
+    unsigned count = owns ? take_from_own_spans(list, want, &tail_link, own)
+                          : take_from_spans(list, want, 0, &tail_link);
     *tail_link = NULL;
     lock_release(&list->lock);
     *head = chain;
@@ -273,7 +310,7 @@ unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **h
     const struct size_class_info *info = &size_class_table[size_class];
     unsigned line = info->line_objects;
     if (line < 2 || line > want || line * info->size != CACHE_LINE_SIZE)
-        return central_remove_batch(size_class, want, head);
+        return central_remove_batch(size_class, want, head, NULL);
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
     void *chain = NULL;
@@ -303,6 +340,21 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
         return;
     }
     give_back_chain(list, head, count);
+    lock_release(&list->lock);
+}
+
+void central_give_up_span(unsigned size_class, struct span *span)
+{
+    struct central_list *list = &central_lists[size_class];
+    lock_acquire(&list->lock);
+    span->owned = 0;
+    if (span->free_count == span->object_count && !pagoda_debug.poison) {
+        list->spans--;
+        list->free_in_spans -= span->object_count;
+        page_heap_free(span);
+    } else if (span->free_count) {
+        span_list_push(&list->partial, span);
+    }
     lock_release(&list->lock);
 }
 

@@ -18,15 +18,36 @@
 /* Prepares the lists for the installed size-class table. */
 void central_init(void);
 
+struct span;
+
+/* Threads own spans (below) only of classes up to this object size: packing a
+ * thread's objects matters most where many share a cache line or a page, and an owned
+ * span, out of other threads' reach, keeps at most a page or two from them. */
+#define OWNED_SPAN_MAX_OBJECT_SIZE 256
+
 /* Takes up to `want` objects of class `size_class`; returns how many (0 when the OS
- * refuses memory) and their chain in *head. */
-unsigned central_remove_batch(unsigned size_class, unsigned want, void **head);
+ * refuses memory) and their chain in *head.
+ *
+ * A thread cache passes `own`, its slot for the span it owns in this class (NULL in
+ * the slot when it owns none), as Go's mcache keeps a span per class. For classes up
+ * to OWNED_SPAN_MAX_OBJECT_SIZE, objects then come from that span alone until it has
+ * none free, and next from one span the thread takes over. No other thread takes
+ * objects from an owned span, so threads refilling at the same time do not split a
+ * span's objects between them: each thread's objects lie packed in few pages, and
+ * its new objects share no cache line with another thread's new ones. Frees from any
+ * thread go back into an owned span's bitmap, for its owner to reuse. With own NULL
+ * (no thread cache), objects come from the partial spans in turn. */
+unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, struct span **own);
 
 /* The same, for a thread's first batch of a class: the chain starts with a whole
  * cache line of objects none of which is in use (when the class's objects tile cache
  * lines and a partial span has such a line), so that the object the thread uses first
  * shares no line with objects other threads write. */
 unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head);
+
+/* Gives up a span a thread owns (its cache is being emptied): back on the partial
+ * list, or to the page heap when all its objects are free. */
+void central_give_up_span(unsigned size_class, struct span *span);
 
 /* Gives back `count` objects of class `size_class`, chained from head. A pointer that
  * is not the start of a live object of that class, or that is already free in its

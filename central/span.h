@@ -63,6 +63,7 @@ struct span {
                                    freed; SPAN_SMALL: its wholly free pages were examined
                                    and released since objects last left or came back */
     uint8_t dirt;               /* enum span_dirt (above) */
+    uint8_t owned;              /* SPAN_SMALL: a thread allocates from it alone (central_list.h) */
     uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
     union {
         struct {

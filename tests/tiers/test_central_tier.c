@@ -81,7 +81,7 @@ static void check_distinct(void **objects, size_t count)
 static void take(unsigned size_class, unsigned want, void **taken, size_t *taken_count)
 {
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, want, &head), want);
+    ck_assert_uint_eq(central_remove_batch(size_class, want, &head, NULL), want);
     unsigned length = 0;
     for (void *object = head; object; object = *(void **)object, length++) {
         ck_assert_uint_lt(*taken_count, MAX_TAKEN);
@@ -134,7 +134,7 @@ START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
     ck_assert_uint_eq(held.in_transfer_cache, batch);
     ck_assert_uint_eq(held.free_in_spans, before.free_in_spans);   /* not back in spans */
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, batch, &head), batch);
+    ck_assert_uint_eq(central_remove_batch(size_class, batch, &head, NULL), batch);
     ck_assert_ptr_eq(head, taken[0]);
     unsigned i = 0;
     for (void *object = head; object; object = *(void **)object, i++)
@@ -284,7 +284,7 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
 {
     unsigned size_class = size_class_of(8);
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head), 1);
+    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
     struct span *span = pagemap_span(page_of(head));
     central_release_idle(size_class, UINT64_MAX);
     ck_assert_uint_eq(span->released, 1);
@@ -294,6 +294,136 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
     ck_assert_ptr_eq(pagemap_span(page_of(line)), span);
     ck_assert_uint_eq(span->released, 0);
     ck_assert_uint_eq((uintptr_t)line % CACHE_LINE_SIZE, 0);
+}
+END_TEST
+
+/* ---- spans owned by a thread ---- */
+
+/* Removes `want` objects for the owner of *own, appending them to taken[]; returns the
+ * chain's length. */
+static unsigned take_owned(unsigned size_class, unsigned want, struct span **own, void **taken,
+                           size_t *taken_count)
+{
+    void *head = NULL;
+    unsigned got = central_remove_batch(size_class, want, &head, own);
+    for (void *object = head; object; object = *(void **)object) {
+        ck_assert_uint_lt(*taken_count, MAX_TAKEN);
+        check_object(size_class, object);
+        taken[(*taken_count)++] = object;
+    }
+    return got;
+}
+
+static bool owns_spans(unsigned size_class)
+{
+    return info_of(size_class)->size <= OWNED_SPAN_MAX_OBJECT_SIZE;
+}
+
+/* Two owners refilling in turn, a partial batch at a time (a full batch could come
+ * from the transfer cache), never get objects of one span. */
+START_TEST(test_two_owners_refilling_in_turn_never_share_a_span)
+{
+    unsigned size_class = (unsigned)_i;
+    if (!owns_spans(size_class))
+        return;
+    unsigned want = info_of(size_class)->batch - 1;
+    struct span *own[2] = { NULL, NULL };
+    static void *taken[2][MAX_TAKEN];
+    size_t count[2] = { 0, 0 };
+    for (int round = 0; round < 12; round++)
+        for (int owner = 0; owner < 2; owner++)
+            ck_assert_uint_eq(take_owned(size_class, want, &own[owner], taken[owner], &count[owner]), want);
+    for (size_t i = 0; i < count[0]; i++) {
+        struct span *span = pagemap_span(page_of(taken[0][i]));
+        for (size_t j = 0; j < count[1]; j++)
+            ck_assert_msg(pagemap_span(page_of(taken[1][j])) != span,
+                          "class %u: objects %p and %p of two owners share a span", size_class,
+                          taken[0][i], taken[1][j]);
+    }
+}
+END_TEST
+
+/* Objects given back into an owned span, by any thread, are its owner's again: another
+ * owner does not get them, the owner does. */
+START_TEST(test_objects_freed_into_an_owned_span_go_back_to_its_owner)
+{
+    unsigned size_class = size_class_of(64);
+    struct span *own = NULL, *other = NULL;
+    void *taken[MAX_TAKEN], *others[MAX_TAKEN];
+    size_t count = 0, other_count = 0;
+    take_owned(size_class, 8, &own, taken, &count);
+    struct span *span = own;
+    ck_assert_ptr_nonnull(span);
+    ck_assert_ptr_eq(pagemap_span(page_of(taken[0])), span);
+    for (size_t i = 0; i < count; i++)
+        central_free_object(size_class, taken[i], -1);
+    take_owned(size_class, 8, &other, others, &other_count);
+    for (size_t i = 0; i < other_count; i++)
+        ck_assert_ptr_ne(pagemap_span(page_of(others[i])), span);
+    size_t again = count;
+    take_owned(size_class, 8, &own, taken, &count);
+    for (size_t i = again; i < count; i++)
+        ck_assert_ptr_eq(pagemap_span(page_of(taken[i])), span);
+}
+END_TEST
+
+/* An owned span whose objects have all come back stays with its owner (it will use it
+ * again); given up, it goes to the page heap. Given up with objects out, it goes back
+ * on the partial list, where anyone's refill finds it. */
+START_TEST(test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone)
+{
+    unsigned size_class = size_class_of(32);
+    struct span *own = NULL;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_owned(size_class, 4, &own, taken, &count);
+    struct span *span = own;
+    for (size_t i = 0; i < count; i++)
+        central_free_object(size_class, taken[i], -1);
+    ck_assert_uint_eq(span->state, SPAN_SMALL);
+    ck_assert_uint_eq(pagemap_size_class(taken[0]), size_class);
+    central_give_up_span(size_class, span);
+    ck_assert_uint_eq(pagemap_size_class(taken[0]), 0);
+    ck_assert_uint_eq(central_stats(size_class).spans, 0);
+
+    own = NULL;
+    count = 0;
+    take_owned(size_class, 4, &own, taken, &count);
+    span = own;
+    central_give_up_span(size_class, span);
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
+    ck_assert_ptr_eq(pagemap_span(page_of(head)), span);
+}
+END_TEST
+
+/* An owner that takes a span's last free object gives the span up: full, it is on no
+ * list, and the next refill takes another span. */
+START_TEST(test_an_owner_gives_up_a_span_it_has_used_up)
+{
+    unsigned size_class = size_class_of(64);
+    const struct size_class_info *info = info_of(size_class);
+    struct span *own = NULL;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_owned(size_class, info->objects, &own, taken, &count);
+    ck_assert_ptr_null(own);
+    take_owned(size_class, 1, &own, taken, &count);
+    ck_assert_ptr_nonnull(own);
+    ck_assert_ptr_ne(pagemap_span(page_of(taken[count - 1])), pagemap_span(page_of(taken[0])));
+}
+END_TEST
+
+/* Larger classes do not use the slot. */
+START_TEST(test_large_classes_leave_the_slot_alone)
+{
+    unsigned size_class = size_class_of(4096);
+    ck_assert(!owns_spans(size_class));
+    struct span *own = NULL;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    ck_assert_uint_eq(take_owned(size_class, 1, &own, taken, &count), 1);
+    ck_assert_ptr_null(own);
 }
 END_TEST
 
@@ -314,6 +444,14 @@ Suite *tier_suite(void)
     tcase_add_loop_test(spans, test_stats_agree_with_objects_taken_and_given_back, 1, end);
     tcase_add_test(spans, test_a_first_batch_from_a_released_span_unmarks_it);
     suite_add_tcase(suite, spans);
+    TCase *owned = tcase_create("owned_spans");
+    tcase_add_checked_fixture(owned, setup, NULL);
+    tcase_add_loop_test(owned, test_two_owners_refilling_in_turn_never_share_a_span, 1, end);
+    tcase_add_test(owned, test_objects_freed_into_an_owned_span_go_back_to_its_owner);
+    tcase_add_test(owned, test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone);
+    tcase_add_test(owned, test_an_owner_gives_up_a_span_it_has_used_up);
+    tcase_add_test(owned, test_large_classes_leave_the_slot_alone);
+    suite_add_tcase(suite, owned);
     TCase *misuse = tcase_create("misuse");
     tcase_add_checked_fixture(misuse, setup, NULL);
     tcase_add_test(misuse, test_double_free_through_central_free_object_aborts);
