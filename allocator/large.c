@@ -122,11 +122,10 @@ void *large_alloc_for_growth(size_t size)
     struct thread_cache *cache = thread_cache_for_slow_path();
     struct span *span = cache ? large_cache_take_longest(&cache->large, pages) : NULL;
     if (span) {
-        /* No tick for the tail (release.h): it was in the thread's cache a moment
-         * ago, out of every release pass's reach, and the take has been counted as a
-         * cache operation, which ticks in its turn. */
-        if (span->pages > pages)
+        if (span->pages > pages) {
             page_heap_shrink(span, pages);
+            release_note_free();
+        }
         return span_start(span);
     }
     span = page_heap_alloc_for_growth(pages);

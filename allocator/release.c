@@ -6,16 +6,15 @@
  * those not yet released) and, per class, the partial spans up to the first released
  * one (released spans form the tail of the list).
  *
- * The background thread sleeps for good once nothing is left for it to do, and a tick
- * wakes it. Memory only becomes free on a slow path, and every slow path that frees
- * memory ticks (at or after the free), so memory freed before the latest tick is idle
- * one delay after it. Freed memory can move on once more at a pass (a flushed transfer
- * cache fills spans, which may then be wholly free and go to the page heap), each move
- * starting its delay afresh: after PARK_AFTER_DELAYS delays without a tick, every
- * pass has run that could release anything, and the thread parks. Parking and waking
- * pair like Dekker's protocol: the thread announces itself parked, then reads
- * last_tick_ms; a tick writes last_tick_ms, then reads the announcement; both with
- * sequentially consistent atomics, so at least one of the two sees the other.
+ * The background thread sleeps for good once a pass of its own has found nothing left
+ * waiting for its delay (no free span, partial span, transfer cache or spare still too
+ * recent to release), and no memory was freed meanwhile. Whatever frees memory notes it
+ * afterwards (release_note_free), which wakes the thread if it sleeps. Parking and
+ * noting pair like Dekker's protocol: the thread announces itself parked, then reads
+ * release_freed_flag; a free sets the flag, then reads the announcement; both with
+ * sequentially consistent atomics, so at least one of the two sees the other. The
+ * flag is cleared before each of the thread's passes: a free the pass may have missed
+ * sets it again, and keeps the thread awake for another round.
  */
 #include "allocator/release.h"
 
@@ -50,24 +49,23 @@
  * would count against RLIMIT_AS. */
 #define BACKGROUND_STACK_BYTES ((size_t)64 << 10)
 
-/* How many delays without a tick make the background thread park (see above): a
- * transfer cache's objects reach the page heap in at most three moves. */
-#define PARK_AFTER_DELAYS 4
-
 static uint64_t next_pass_ms;
 static int background_thread_started;   /* once tried: a failed start is not retried */
-static uint64_t last_tick_ms;           /* clock_ms of the latest tick */
-static int background_parked;           /* futex word: 1 while the thread waits for a tick */
+int release_freed_flag;                 /* memory was freed since the thread's last pass */
+int release_background_parked;          /* futex word: 1 while the thread sleeps for good */
 
-/* Everything unused since idle_before_ms goes back; returns bytes. */
-static size_t release_pass(uint64_t idle_before_ms)
+/* Everything unused since idle_before_ms goes back; returns bytes. *waiting is set
+ * when something was kept for being used since. (A thread cache asked to drain is not
+ * waiting on passes: its thread empties it, and that frees memory.) */
+static size_t release_pass(uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
     large_spare_release(idle_before_ms == UINT64_MAX);
+    *waiting = large_spare_bytes() != 0;
     thread_cache_request_idle_drains(idle_before_ms);
     for (unsigned c = 1; c <= size_class_count; c++)
-        released += central_release_idle(c, idle_before_ms);
-    return released + page_heap_release_idle(idle_before_ms);
+        released += central_release_idle(c, idle_before_ms, waiting);
+    return released + page_heap_release_idle(idle_before_ms, waiting);
 }
 
 static uint64_t pass_interval_ms(void)
@@ -76,42 +74,39 @@ static uint64_t pass_interval_ms(void)
     return interval < MIN_PASS_INTERVAL_MS ? MIN_PASS_INTERVAL_MS : interval;
 }
 
-/* Runs a pass if one is due and no other thread has claimed it. */
-static void release_if_due(uint64_t now)
+/* Runs a pass if one is due and no other thread has claimed it; returns whether it
+ * ran one, and then sets *waiting as release_pass does. */
+static bool release_if_due(uint64_t now, bool *waiting)
 {
     uint64_t due = __atomic_load_n(&next_pass_ms, __ATOMIC_RELAXED);
     if (now < due)
-        return;
+        return false;
     if (!__atomic_compare_exchange_n(&next_pass_ms, &due, now + pass_interval_ms(), 0,
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0);
+        return false;
+    release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0, waiting);
+    return true;
 }
 
-/* A tick that read the clock after `now` did is recent too. */
-static bool ticked_lately(uint64_t now)
-{
-    uint64_t last = __atomic_load_n(&last_tick_ms, __ATOMIC_SEQ_CST);
-    return last >= now || now - last < PARK_AFTER_DELAYS * pagoda_config.release_delay_ms;
-}
-
-/* Waits for a tick, unless one came in while the thread was deciding to. FUTEX_WAIT
- * returns at once if the word is no longer 1. */
+/* Sleeps until memory is freed, unless some was while the thread was deciding to.
+ * FUTEX_WAIT returns at once if the word is no longer 1. */
 static void park_background_thread(void)
 {
-    __atomic_store_n(&background_parked, 1, __ATOMIC_SEQ_CST);
-    if (ticked_lately(clock_ms())) {
-        __atomic_store_n(&background_parked, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&release_background_parked, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&release_freed_flag, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&release_background_parked, 0, __ATOMIC_RELAXED);
         return;
     }
-    while (__atomic_load_n(&background_parked, __ATOMIC_ACQUIRE))
-        syscall(SYS_futex, &background_parked, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+    while (__atomic_load_n(&release_background_parked, __ATOMIC_ACQUIRE))
+        syscall(SYS_futex, &release_background_parked, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static void wake_background_thread(void)
+void release_wake_background_thread(void)
 {
-    if (__atomic_exchange_n(&background_parked, 0, __ATOMIC_ACQ_REL))
-        syscall(SYS_futex, &background_parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    int saved_errno = errno;
+    if (__atomic_exchange_n(&release_background_parked, 0, __ATOMIC_ACQ_REL))
+        syscall(SYS_futex, &release_background_parked, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved_errno;
 }
 
 static void *background_thread_main(void *unused)
@@ -121,9 +116,9 @@ static void *background_thread_main(void *unused)
         uint64_t interval = pass_interval_ms();
         struct timespec pause = { (time_t)(interval / 1000), (long)(interval % 1000) * 1000000 };
         nanosleep(&pause, NULL);
-        uint64_t now = clock_ms();
-        release_if_due(now);
-        if (!ticked_lately(now))
+        __atomic_store_n(&release_freed_flag, 0, __ATOMIC_SEQ_CST);
+        bool waiting;
+        if (release_if_due(clock_ms(), &waiting) && !waiting)
             park_background_thread();
     }
     return NULL;
@@ -160,29 +155,24 @@ void release_tick(void)
 {
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
-    int saved_errno = errno;      /* free() must not change it; madvise and futex may */
-    uint64_t now = clock_ms();
-    /* The clock is coarse (clock.h): the store, a full barrier, comes a few hundred
-     * times a second at most, however many threads tick. */
-    if (__atomic_load_n(&last_tick_ms, __ATOMIC_RELAXED) != now) {
-        __atomic_exchange_n(&last_tick_ms, now, __ATOMIC_SEQ_CST);
-        if (unlikely(__atomic_load_n(&background_parked, __ATOMIC_SEQ_CST)))
-            wake_background_thread();
-    }
+    release_note_free();
+    int saved_errno = errno;      /* free() must not change it; madvise may */
     if (unlikely(!__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) && background_thread_wanted())
         start_background_thread();
-    release_if_due(now);
+    bool waiting;
+    release_if_due(clock_ms(), &waiting);
     errno = saved_errno;
 }
 
 size_t release_everything(void)
 {
     thread_cache_flush_current();
-    return release_pass(UINT64_MAX);
+    bool waiting;
+    return release_pass(UINT64_MAX, &waiting);
 }
 
 void release_after_fork_in_child(void)
 {
     background_thread_started = 0;
-    background_parked = 0;
+    release_background_parked = 0;
 }

@@ -9,18 +9,37 @@
  * background thread, so that a program that stops reaching slow paths shrinks too.
  * PAGODA_BACKGROUND_THREAD=auto (the default) starts the thread at the first tick that
  * finds the heap's mapped address space at 64 MiB or more, 1 at the first tick, 0
- * never (release.c). The thread sleeps for good once nothing is left to release, until
- * a tick wakes it.
+ * never (release.c). The thread sleeps for good once nothing is left waiting for its
+ * delay, until memory is freed again.
  */
 #ifndef PAGODA_RELEASE_H
 #define PAGODA_RELEASE_H
 
+#include "allocator/common.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Runs a release pass if one is due, and wakes the background thread if it sleeps.
- * Called from slow paths, holding no lock; a slow path that frees memory must call it
- * after the free, or a sleeping background thread would not know of that memory. */
+/* Runs a release pass if one is due, and notes a free (below). Called from slow
+ * paths, holding no lock. */
 void release_tick(void);
+
+extern int release_freed_flag HIDDEN;
+extern int release_background_parked HIDDEN;
+void release_wake_background_thread(void);
+
+/* Tells the background thread, which may be asleep with nothing to release, that
+ * memory was freed (to the page heap, a central list or the spare): whatever frees
+ * memory calls this, or release_tick, after the free, holding no lock. Two loads when
+ * the flag is already up (release.c explains the pairing). */
+static inline void release_note_free(void)
+{
+    if (__atomic_load_n(&release_freed_flag, __ATOMIC_SEQ_CST))
+        return;
+    __atomic_exchange_n(&release_freed_flag, 1, __ATOMIC_SEQ_CST);
+    if (unlikely(__atomic_load_n(&release_background_parked, __ATOMIC_SEQ_CST)))
+        release_wake_background_thread();
+}
 
 /* Returns everything free to the OS now, idle or not; the result is in bytes. */
 size_t release_everything(void);

@@ -152,10 +152,7 @@ static void cache_drain(struct thread_cache *cache)
 {
     for (unsigned c = 1; c <= size_class_count; c++) {
         list_release(cache, c, list_length(cache, c));
-        if (cache->own_span[c]) {
-            central_give_up_span(c, cache->own_span[c]);
-            cache->own_span[c] = NULL;
-        }
+        central_give_up_span(c, &cache->own_span[c]);
     }
 }
 
@@ -191,14 +188,17 @@ static void cache_empty(struct thread_cache *cache)
         cache->max_length[c] = cache->room[c] = 0;
 }
 
-/* Halves the lists that had no slow path since the last scavenge, and empties an
- * unused large cache. */
+/* Halves the lists that had no slow path since the last scavenge, giving up their
+ * owned spans, and empties an unused large cache. */
 static void cache_scavenge(struct thread_cache *cache)
 {
     large_cache_scavenge(&cache->large);
     for (unsigned c = 1; c <= size_class_count; c++) {
-        if (!cache->missed_since_scavenge[c] && cache->max_length[c])
-            list_shrink(cache, c, cache->max_length[c] / 2);
+        if (!cache->missed_since_scavenge[c]) {
+            if (cache->max_length[c])
+                list_shrink(cache, c, cache->max_length[c] / 2);
+            central_give_up_span(c, &cache->own_span[c]);
+        }
         cache->missed_since_scavenge[c] = 0;
     }
 }
@@ -304,6 +304,7 @@ struct thread_cache *thread_cache_for_slow_path_static(struct thread_cache *cach
         }
         set_current(cache);
         cache_empty(cache);
+        release_tick();
         cache->last_scavenge_ms = clock_ms();
     }
     return cache;
@@ -357,12 +358,14 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
 {
     if (unlikely(pagoda_debug.enabled)) {
         debug_free_small(object, size_class);
+        release_tick();
         return;
     }
     struct thread_cache *cache = thread_cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;
         central_insert_batch(size_class, object, 1);
+        release_note_free();
         return;
     }
     if (unlikely(object == cache->head[size_class]))
@@ -470,7 +473,9 @@ void thread_cache_lock_for_fork(void)
  * registry, so that no release pass writes through their TLS slots, which new threads
  * may reuse. Their objects are abandoned, not drained: a thread may have been in the
  * middle of a hit path when the process forked, leaving its list half updated. Their
- * budget is given back. `own` is the forking thread's cache, or NULL. */
+ * budget is given back, and the spans they own, whose slots change only under the
+ * central lists' locks (which fork held), go back to their classes. `own` is the
+ * forking thread's cache, or NULL. */
 static void drop_other_threads_caches(struct thread_cache *own)
 {
     for (struct thread_cache *cache = live_caches, *next; cache; cache = next) {
@@ -479,6 +484,8 @@ static void drop_other_threads_caches(struct thread_cache *own)
             continue;
         registry_unlink(cache);
         thread_cache_budget_return(cache->capacity_bytes + cache->large.reserved);
+        for (unsigned c = 1; c <= size_class_count; c++)
+            central_give_up_span(c, &cache->own_span[c]);
     }
 }
 

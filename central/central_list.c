@@ -1,7 +1,8 @@
 /*
  * central_list.c — central free lists and their transfer caches (central_list.h).
  *
- * Invariants, under a list's lock:
+ * Invariants, under a list's lock (which also guards the slot of a thread's owned
+ * span: it is set and cleared only under it):
  *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
  *   - a span of this class is on `partial` exactly when 0 < free_count and no thread
  *     owns it; a span whose objects are all free is returned to the page heap at once
@@ -74,6 +75,7 @@ static struct span *span_cut(struct central_list *list)
     span->free_count = info->objects;
     span->bitmap_hint = 0;
     span->released = 0;
+    span->owned = 0;
     /* Objects will be written: from now on any page may hold data, and the pagemap's
      * bits say which (central release clears them page by page). */
     pagemap_mark_dirty(span->first_page, span->pages);
@@ -187,7 +189,7 @@ static COLD void report_bad_free(struct central_list *list, void *object, const 
 }
 
 /* Returns one object to its span, filled with `fill` first when fill >= 0; gives the
- * span back to the page heap when it is all free. */
+ * span back to the page heap when it is all free, unless a thread owns it. */
 static void span_give_back(struct central_list *list, void *object, int fill)
 {
     const struct size_class_info *info = &size_class_table[list->size_class];
@@ -343,10 +345,14 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
     lock_release(&list->lock);
 }
 
-void central_give_up_span(unsigned size_class, struct span *span)
+void central_give_up_span(unsigned size_class, struct span **own)
 {
+    if (!__atomic_load_n(own, __ATOMIC_RELAXED))     /* only its thread sets it */
+        return;
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
+    struct span *span = *own;
+    *own = NULL;
     span->owned = 0;
     if (span->free_count == span->object_count && !pagoda_debug.poison) {
         list->spans--;
@@ -412,7 +418,7 @@ static void transfer_cache_flush(struct central_list *list)
         give_back_chain(list, list->transfer[--list->transfer_count], -1u);
 }
 
-size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)
+size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *waiting)
 {
     struct central_list *list = &central_lists[size_class];
     const struct size_class_info *info = &size_class_table[size_class];
@@ -428,8 +434,10 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)
         struct span *next;
         for (struct span *span = list->partial.head; span && !span->released; span = next) {
             next = span->next;
-            if (span->last_used_ms > idle_before_ms)
+            if (span->last_used_ms > idle_before_ms) {
+                *waiting = true;
                 continue;
+            }
             released += span_release_unused_pages(span, info);
             span_list_remove(&list->partial, span);
             span_list_push_back(&list->partial, span);
@@ -443,6 +451,8 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms)
             lock_acquire(&list->lock);
         }
     }
+    if (list->transfer_count)
+        *waiting = true;
     lock_release(&list->lock);
     return released;
 }

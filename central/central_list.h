@@ -8,12 +8,14 @@
  * wanted by another moves in O(1) under the lock, its objects never touched. Only when
  * the transfer cache is empty (or full) do objects come from (or go back to) their
  * spans, which are cut from the page heap on demand and returned to it when all their
- * objects are free.
+ * objects are free (and no thread owns them: see central_remove_batch).
  */
 #ifndef PAGODA_CENTRAL_LIST_H
 #define PAGODA_CENTRAL_LIST_H
 
 #include "allocator/common.h"
+
+#include <stdbool.h>
 
 /* Prepares the lists for the installed size-class table. */
 void central_init(void);
@@ -45,9 +47,10 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, s
  * shares no line with objects other threads write. */
 unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head);
 
-/* Gives up a span a thread owns (its cache is being emptied): back on the partial
- * list, or to the page heap when all its objects are free. */
-void central_give_up_span(unsigned size_class, struct span *span);
+/* Gives up the span in a thread's slot *own, if any (its cache is being emptied, or
+ * the class has gone unused): the slot is cleared and the span goes back on the
+ * partial list, or to the page heap when all its objects are free. */
+void central_give_up_span(unsigned size_class, struct span **own);
 
 /* Gives back `count` objects of class `size_class`, chained from head. A pointer that
  * is not the start of a live object of that class, or that is already free in its
@@ -57,8 +60,10 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count);
 /* Returns idle memory of one class to the OS: a transfer cache unused since
  * idle_before_ms goes back into its spans, and the pages of partly used spans that hold
  * only free objects and were not allocated from since idle_before_ms are released.
- * Returns the bytes released. */
-size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms);
+ * Returns the bytes released; sets *waiting (and leaves it alone otherwise) when a
+ * transfer cache or a partial span was kept for being used since. Spans threads own
+ * are left to their owners. */
+size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *waiting);
 
 /* Gives back one object straight to its span, after the checks of
  * central_insert_batch; with fill >= 0, the object is filled with that byte first

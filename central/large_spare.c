@@ -49,6 +49,7 @@ struct span *large_spare_put(struct span *span)
         pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
     __atomic_store_n(&spare_pages, pages, __ATOMIC_RELAXED);
     __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
+    release_note_free();
     /* Every SPARE_TICK_PERIOD-th put (and the first) gives the release passes their
      * tick, as the large caches do: a program that only cycles its huge buffer still
      * lets idle memory elsewhere go back. */

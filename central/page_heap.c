@@ -343,7 +343,7 @@ static bool grow(size_t pages)
     return true;
 }
 
-static size_t release_free_spans(uint64_t idle_before_ms);
+static size_t release_free_spans(uint64_t idle_before_ms, bool *waiting);
 
 /* PAGODA_MEMORY_LIMIT: when handing out `pages` more could take the heap's resident
  * estimate (pages in use, and free pages that may be resident) past the limit, every
@@ -355,8 +355,9 @@ static void enforce_memory_limit(size_t pages)
     if (!limit_pages || mapped_pages - free_pages + free_dirty_pages + pages <= limit_pages)
         return;
     reclaim_spare();
+    bool waiting;
     if (free_dirty_pages)
-        release_free_spans(UINT64_MAX);
+        release_free_spans(UINT64_MAX, &waiting);
 }
 
 /* A free span of at least `pages` pages chosen by find: from the free lists, else
@@ -563,28 +564,34 @@ static size_t release_span(struct span *span)
     return released;
 }
 
-static size_t release_list(struct span *head, uint64_t idle_before_ms)
+static size_t release_list(struct span *head, uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
-    for (struct span *span = head; span; span = span->next)
-        if (!span->released && span->last_used_ms <= idle_before_ms)
+    for (struct span *span = head; span; span = span->next) {
+        if (span->released)
+            continue;
+        if (span->last_used_ms <= idle_before_ms)
             released += release_span(span);
+        else
+            *waiting = true;
+    }
     return released;
 }
 
-/* Releases every free span unused since idle_before_ms; returns pages. Under heap_lock. */
-static size_t release_free_spans(uint64_t idle_before_ms)
+/* Releases every free span unused since idle_before_ms; returns pages, and sets
+ * *waiting if a span was kept for being used since. Under heap_lock. */
+static size_t release_free_spans(uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
     for (size_t n = 1; n < EXACT_LISTS; n++)
-        released += release_list(exact_free[n].head, idle_before_ms);
-    return released + release_list(large_free.head, idle_before_ms);
+        released += release_list(exact_free[n].head, idle_before_ms, waiting);
+    return released + release_list(large_free.head, idle_before_ms, waiting);
 }
 
-size_t page_heap_release_idle(uint64_t idle_before_ms)
+size_t page_heap_release_idle(uint64_t idle_before_ms, bool *waiting)
 {
     lock_acquire(&heap_lock);
-    size_t released = free_dirty_pages ? release_free_spans(idle_before_ms) : 0;
+    size_t released = free_dirty_pages ? release_free_spans(idle_before_ms, waiting) : 0;
     lock_release(&heap_lock);
     return released << PAGE_SHIFT;
 }

@@ -11,8 +11,9 @@
  * partly used span to the OS, and a double free is seen as a bit already set.
  *
  * Invariant for SPAN_SMALL:  free_count == popcount(free_bits), and the span is on its
- * class's partial list exactly when 0 < free_count. (A span with no free object is on
- * no list; one whose objects all come back goes to the page heap at once.)
+ * class's partial list exactly when 0 < free_count and no thread owns it (`owned`,
+ * central_list.h). (A span with no free object is on no list; one whose objects all
+ * come back goes to the page heap at once, unless a thread owns it.)
  *
  * Which pages may hold old data ("dirty", as opposed to known to read as zero) is
  * told in one of two ways, by `dirt`:

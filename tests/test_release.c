@@ -636,6 +636,18 @@ static int scenario_background_parks(void)
     report("second_base", (long long)base);
     report("second_peak", (long long)peak);
     report("second_end", (long long)resident_bytes());
+    /* A block longer than a thread's large cache becomes the process's spare when
+     * freed; the second such free is not a slow path that ticks (only every 16th is),
+     * and must wake the thread all the same. */
+    for (int round = 0; round < 2; round++) {
+        char *block = malloc(64 * MiB);
+        if (!block)
+            return 3;
+        memset(block, 0x5a, 64 * MiB);
+        free(block);
+        sleep_ms(1000);
+    }
+    report("spare_end", (long long)resident_bytes());
     return 0;
 }
 
@@ -1167,6 +1179,16 @@ START_TEST(test_background_thread_sleeps_once_nothing_is_left_to_release)
 }
 END_TEST
 
+START_TEST(test_parked_background_thread_wakes_for_a_spare_block)
+{
+    const struct scenario_result *r = scenario_of(BACKGROUND_PARKS);
+    long long kept = value_of(r, "spare_end") - value_of(r, "second_end");
+    ck_assert_msg(kept < (long long)(16 * MiB),
+                  "a second after a 64 MiB block was freed a second time, RSS was %.1f MiB above "
+                  "what it was before", as_mib(kept));
+}
+END_TEST
+
 START_TEST(test_parked_background_thread_wakes_for_new_frees)
 {
     const struct scenario_result *r = scenario_of(BACKGROUND_PARKS);
@@ -1292,6 +1314,7 @@ static Suite *release_suite(void)
     tcase_add_test(idle, test_forked_child_gets_its_own_background_thread);
     tcase_add_test(idle, test_background_thread_sleeps_once_nothing_is_left_to_release);
     tcase_add_test(idle, test_parked_background_thread_wakes_for_new_frees);
+    tcase_add_test(idle, test_parked_background_thread_wakes_for_a_spare_block);
     tcase_add_test(idle, test_memory_limit_keeps_rss_down_without_failing);
     tcase_add_test(idle, test_idle_thread_cache_is_drained);
     tcase_add_test(idle, test_calloc_drops_blocks_the_program_barely_touches);

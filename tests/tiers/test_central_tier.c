@@ -286,7 +286,9 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
     struct span *span = pagemap_span(page_of(head));
-    central_release_idle(size_class, UINT64_MAX);
+    bool waiting = false;
+    central_release_idle(size_class, UINT64_MAX, &waiting);
+    ck_assert(!waiting);
     ck_assert_uint_eq(span->released, 1);
     void *line = NULL;
     unsigned want = info_of(size_class)->line_objects;
@@ -382,7 +384,8 @@ START_TEST(test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone)
         central_free_object(size_class, taken[i], -1);
     ck_assert_uint_eq(span->state, SPAN_SMALL);
     ck_assert_uint_eq(pagemap_size_class(taken[0]), size_class);
-    central_give_up_span(size_class, span);
+    central_give_up_span(size_class, &own);
+    ck_assert_ptr_null(own);
     ck_assert_uint_eq(pagemap_size_class(taken[0]), 0);
     ck_assert_uint_eq(central_stats(size_class).spans, 0);
 
@@ -390,7 +393,7 @@ START_TEST(test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone)
     count = 0;
     take_owned(size_class, 4, &own, taken, &count);
     span = own;
-    central_give_up_span(size_class, span);
+    central_give_up_span(size_class, &own);
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
     ck_assert_ptr_eq(pagemap_span(page_of(head)), span);
@@ -411,6 +414,40 @@ START_TEST(test_an_owner_gives_up_a_span_it_has_used_up)
     take_owned(size_class, 1, &own, taken, &count);
     ck_assert_ptr_nonnull(own);
     ck_assert_ptr_ne(pagemap_span(page_of(taken[count - 1])), pagemap_span(page_of(taken[0])));
+}
+END_TEST
+
+/* A release pass keeps a transfer cache or a partial span used since its idle time,
+ * and says so; once they are idle it releases them and reports nothing waiting. Spans
+ * threads own are not its business. */
+START_TEST(test_release_reports_what_it_keeps_for_being_recent)
+{
+    unsigned size_class = size_class_of(64);
+    unsigned batch = info_of(size_class)->batch;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take(size_class, 2 * batch, taken, &count);
+    for (size_t i = 0; i + 1 < batch; i++)
+        *(void **)taken[i] = taken[i + 1];
+    *(void **)taken[batch - 1] = NULL;
+    central_insert_batch(size_class, taken[0], batch);           /* into the transfer cache */
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
+    bool waiting = false;
+    central_release_idle(size_class, 0, &waiting);
+    ck_assert(waiting);
+    waiting = false;
+    central_release_idle(size_class, UINT64_MAX, &waiting);
+    ck_assert(!waiting);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, 0);
+
+    struct span *own = NULL;
+    void *owned[MAX_TAKEN];
+    size_t owned_count = 0;
+    take_owned(size_class, 4, &own, owned, &owned_count);
+    central_free_object(size_class, owned[0], -1);
+    waiting = false;
+    central_release_idle(size_class, 0, &waiting);
+    ck_assert(!waiting);
 }
 END_TEST
 
@@ -443,6 +480,7 @@ Suite *tier_suite(void)
     tcase_add_loop_test(spans, test_a_span_whose_objects_all_come_back_returns_to_the_page_heap, 1, end);
     tcase_add_loop_test(spans, test_stats_agree_with_objects_taken_and_given_back, 1, end);
     tcase_add_test(spans, test_a_first_batch_from_a_released_span_unmarks_it);
+    tcase_add_test(spans, test_release_reports_what_it_keeps_for_being_recent);
     suite_add_tcase(suite, spans);
     TCase *owned = tcase_create("owned_spans");
     tcase_add_checked_fixture(owned, setup, NULL);

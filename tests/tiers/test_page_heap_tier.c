@@ -10,7 +10,7 @@
  * allocation gets without the heap growing; try_extend takes exactly the free pages
  * after a span, and shrink frees its tail; the statistics account for every mapped
  * page (free + large + small = mapped, free dirty <= free) after each step, and
- * page_heap_release_idle(UINT64_MAX) leaves no free dirty page, the released pages
+ * release_all() leaves no free dirty page, the released pages
  * reading as zero. Dirty pages are told by a prefix where that describes a span (a
  * freed block, fresh pages, the two merged, and the pieces of either when split) and
  * by the pagemap's bits otherwise; either way each page is dirty exactly when it was
@@ -333,6 +333,31 @@ START_TEST(test_reused_dirty_pages_leave_the_free_dirty_count)
 }
 END_TEST
 
+/* page_heap_release_idle(UINT64_MAX), which must find nothing still waiting. */
+static size_t release_all(void)
+{
+    bool waiting = false;
+    size_t released = page_heap_release_idle(UINT64_MAX, &waiting);
+    ck_assert(!waiting);
+    return released;
+}
+
+/* A span freed after the pass's idle time is kept, and reported as waiting, until a
+ * later pass finds it idle. */
+START_TEST(test_a_span_freed_too_recently_is_kept_and_reported_waiting)
+{
+    struct span *a = alloc_large(4);
+    alloc_large(1);
+    page_heap_free(a);
+    bool waiting = false;
+    ck_assert_uint_eq(page_heap_release_idle(0, &waiting), 0);
+    ck_assert(waiting);
+    ck_assert_uint_eq(release_all(), bytes_of(4));
+    ck_assert_uint_eq(release_all(), 0);
+    check_accounting(0);
+}
+END_TEST
+
 START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
 {
     struct span *a = alloc_large(16);
@@ -343,7 +368,7 @@ START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
     page_heap_free(a);
     struct page_heap_stats before = stats_now();
     ck_assert_uint_eq(before.free_dirty_bytes, bytes_of(16));
-    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(16));
+    ck_assert_uint_eq(release_all(), bytes_of(16));
     struct page_heap_stats after = stats_now();
     ck_assert_uint_eq(after.free_dirty_bytes, 0);
     ck_assert_uint_eq(after.free_bytes, before.free_bytes);
@@ -352,7 +377,7 @@ START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
     for (size_t i = 0; i < bytes_of(16); i++)
         if (bytes[i])
             ck_abort_msg("byte %zu of a released page reads %#x", i, bytes[i]);
-    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), 0);     /* nothing left */
+    ck_assert_uint_eq(release_all(), 0);     /* nothing left */
     check_accounting(0);
 }
 END_TEST
@@ -387,7 +412,7 @@ START_TEST(test_a_clean_span_before_a_dirty_one_merges_by_the_bits)
     alloc_large(1);
     uintptr_t a_first = a->first_page, b_first = b->first_page;
     page_heap_free(a);
-    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(4));
+    ck_assert_uint_eq(release_all(), bytes_of(4));
     page_heap_free(b);                        /* clean a, then dirty b: no prefix fits */
     struct span *merged = free_span_at(a_first);
     ck_assert_uint_eq(merged->dirt, DIRT_BITS);
@@ -399,7 +424,7 @@ START_TEST(test_a_clean_span_before_a_dirty_one_merges_by_the_bits)
     ck_assert_uint_eq(head->first_page, a_first);
     ck_assert_uint_eq(dirty_pages_in(head, a_first, 6), 2);
     ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(2));
-    ck_assert_uint_eq(page_heap_release_idle(UINT64_MAX), bytes_of(2));
+    ck_assert_uint_eq(release_all(), bytes_of(2));
     struct span *tail = free_span_at(a_first + 6);  /* wholly released: a prefix again */
     ck_assert_uint_eq(tail->dirt, DIRT_PREFIX);
     ck_assert_uint_eq(tail->dirty_prefix, 0);
@@ -432,6 +457,7 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(dirty, setup, NULL);
     tcase_add_test(dirty, test_reused_dirty_pages_leave_the_free_dirty_count);
     tcase_add_test(dirty, test_release_idle_cleans_every_free_page_and_they_read_zero);
+    tcase_add_test(dirty, test_a_span_freed_too_recently_is_kept_and_reported_waiting);
     tcase_add_test(dirty, test_a_freed_block_and_fresh_pages_after_it_make_a_dirty_prefix);
     tcase_add_test(dirty, test_a_clean_span_before_a_dirty_one_merges_by_the_bits);
     suite_add_tcase(suite, dirty);
