@@ -61,7 +61,7 @@ static size_t release_pass(uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
     large_spare_release(idle_before_ms == UINT64_MAX);
-    *waiting = large_spare_bytes() != 0;
+    *waiting = large_spare_held();
     thread_cache_request_idle_drains(idle_before_ms);
     for (unsigned c = 1; c <= size_class_count; c++)
         released += central_release_idle(c, idle_before_ms, waiting);
@@ -155,12 +155,14 @@ void release_tick(void)
 {
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
-    release_note_free();
     int saved_errno = errno;      /* free() must not change it; madvise may */
     if (unlikely(!__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) && background_thread_wanted())
         start_background_thread();
     bool waiting;
     release_if_due(clock_ms(), &waiting);
+    /* For the caller's free, and for what the pass itself may have freed (a spare or a
+     * transfer cache into the page heap) while the background thread's pass looked. */
+    release_note_free();
     errno = saved_errno;
 }
 

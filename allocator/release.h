@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Runs a release pass if one is due, and notes a free (below). Called from slow
+/* Runs a release pass if one is due, then notes a free (below). Called from slow
  * paths, holding no lock. */
 void release_tick(void);
 
@@ -30,7 +30,7 @@ void release_wake_background_thread(void);
 
 /* Tells the background thread, which may be asleep with nothing to release, that
  * memory was freed (to the page heap, a central list or the spare): whatever frees
- * memory calls this, or release_tick, after the free, holding no lock. Two loads when
+ * memory calls this, or release_tick, after the free, holding no lock. One load when
  * the flag is already up (release.c explains the pairing). */
 static inline void release_note_free(void)
 {

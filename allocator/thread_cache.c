@@ -20,7 +20,7 @@
  * Idle memory (pagoda_config.release_delay_ms):
  *   - scavenge: once per delay, a thread's slow path halves every list that has had no
  *     slow path of its own since the last scavenge (it has objects to spare), giving
- *     the objects and their budget back;
+ *     the objects and their budget back, and gives up the list's owned span;
  *   - drain: a release pass finds threads whose cache has seen no slow path for a
  *     whole delay and stores &draining_cache into their TLS pointer (whose address
  *     each cache records). The thread's next malloc or free then misses into the slow
@@ -343,6 +343,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
                        : central_remove_first_batch(size_class, want, &head);
     cache->class_use[size_class] = CLASS_ALLOCATED;
     if (!got) {
+        release_tick();           /* the scavenge above may have freed memory */
         errno = ENOMEM;
         return NULL;
     }

@@ -44,7 +44,9 @@ struct span *large_spare_take(size_t pages)
 struct span *large_spare_put(struct span *span)
 {
     size_t pages = span->pages;
-    struct span *displaced = __atomic_exchange_n(&spare, span, __ATOMIC_ACQ_REL);
+    /* Sequentially consistent, as is large_spare_held's load: with release_note_free
+     * below, a background pass either sees this spare or is woken for it. */
+    struct span *displaced = __atomic_exchange_n(&spare, span, __ATOMIC_SEQ_CST);
     if (unlikely(displaced == span))
         pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
     __atomic_store_n(&spare_pages, pages, __ATOMIC_RELAXED);
@@ -67,6 +69,11 @@ void large_spare_release(bool everything)
     struct span *span = large_spare_detach();
     if (span)
         page_heap_free(span);
+}
+
+bool large_spare_held(void)
+{
+    return __atomic_load_n(&spare, __ATOMIC_SEQ_CST) != NULL;
 }
 
 size_t large_spare_bytes(void)

@@ -45,6 +45,10 @@ void large_spare_release(bool everything);
  * there is none. */
 size_t large_spare_bytes(void);
 
+/* Whether there is a spare now (large_spare_bytes is a copy for statistics, which may
+ * lag an exchange). */
+bool large_spare_held(void);
+
 /* In a fork child: the next put gives a release tick. */
 void large_spare_after_fork_in_child(void);
 

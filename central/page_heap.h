@@ -44,7 +44,7 @@ void page_heap_shrink(struct span *span, size_t new_pages);
 
 /* Returns to the OS the dirty pages of every free span that has been free since
  * idle_before_ms (a clock_ms time) or earlier; the result is in bytes. Sets *waiting
- * (and leaves it alone otherwise) when a span with dirty pages was freed later. */
+ * (and leaves it alone otherwise) when a span not yet released was freed later. */
 size_t page_heap_release_idle(uint64_t idle_before_ms, bool *waiting);
 
 
