@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,26 +94,34 @@ static double as_mib(long long bytes)
     return (double)bytes / (double)MiB;
 }
 
-/* Threads of this process, from the "Threads:" line of /proc/self/status; read with
- * open/read so that counting does not allocate. */
+/* Reads a /proc file into buf, NUL-terminated, with open/read so that reading does
+ * not allocate; false when it cannot. */
+static bool read_proc_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+/* Threads of this process, from the "Threads:" line of /proc/self/status. */
 static int thread_count(void)
 {
     char buf[4096];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc_file("/proc/self/status", buf, sizeof buf))
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     const char *line = strstr(buf, "\nThreads:");
     return line ? atoi(line + strlen("\nThreads:")) : -1;
 }
 
 /* Context switches of every thread but the calling one, from
- * /proc/self/task/<tid>/status (read with open/read, which do not allocate): each wakeup
- * of a sleeping thread is one. -1 when they cannot be read. */
+ * /proc/self/task/<tid>/status: each wakeup of a sleeping thread is one. -1 when they
+ * cannot be read. */
 static long long other_threads_switches(void)
 {
     char entries[4096];
@@ -132,14 +141,8 @@ static long long other_threads_switches(void)
             continue;
         char path[64], status[4096];
         snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (!read_proc_file(path, status, sizeof status))
             return -1;
-        ssize_t length = read(fd, status, sizeof status - 1);
-        close(fd);
-        if (length <= 0)
-            return -1;
-        status[length] = '\0';
         const char *voluntary = strstr(status, "\nvoluntary_ctxt_switches:");
         const char *involuntary = strstr(status, "\nnonvoluntary_ctxt_switches:");
         if (!voluntary || !involuntary)
@@ -536,20 +539,28 @@ static void report(const char *key, long long value)
     printf("%s=%lld\n", key, value);
 }
 
-/* Allocates and writes IDLE_BLOCKS MiB, reports RSS before and at the peak, frees. */
-static void write_then_free_idle_blocks(void)
+/* Allocates and writes IDLE_BLOCKS MiB, then frees them; *base and *peak get the RSS
+ * before and with the blocks in place. Exits with 3 when an allocation fails. */
+static void write_then_free_blocks(size_t *base, size_t *peak)
 {
     static void *blocks[IDLE_BLOCKS];
-    size_t base = resident_bytes();
+    *base = resident_bytes();
     for (int i = 0; i < IDLE_BLOCKS; i++) {
         blocks[i] = malloc(1 * MiB);
         if (!blocks[i])
             exit(3);
         memset(blocks[i], 0x5a, 1 * MiB);
     }
-    size_t peak = resident_bytes();
+    *peak = resident_bytes();
     for (int i = 0; i < IDLE_BLOCKS; i++)
         free(blocks[i]);
+}
+
+/* The same, reporting the RSS as "base" and "peak". */
+static void write_then_free_idle_blocks(void)
+{
+    size_t base, peak;
+    write_then_free_blocks(&base, &peak);
     report("base", (long long)base);
     report("peak", (long long)peak);
 }
@@ -587,23 +598,11 @@ static int scenario_background_release(void)
     int threads_at_start = thread_count();
     free(malloc(100));
     int threads_after_malloc = thread_count();
-    static void *blocks[IDLE_BLOCKS];
-    size_t base = resident_bytes();
-    for (int i = 0; i < IDLE_BLOCKS; i++) {
-        if (!(blocks[i] = malloc(1 * MiB)))
-            return 3;
-        memset(blocks[i], 0x5a, 1 * MiB);
-    }
-    size_t peak = resident_bytes();
-    for (int i = 0; i < IDLE_BLOCKS; i++)
-        free(blocks[i]);
+    write_then_free_idle_blocks();
     sleep_ms(1000);
-    size_t end = resident_bytes();
+    report("end", (long long)resident_bytes());
     report("threads_at_start", threads_at_start);
     report("threads_after_malloc", threads_after_malloc);
-    report("base", (long long)base);
-    report("peak", (long long)peak);
-    report("end", (long long)end);
     report("exiting_at_us", (long long)(now_seconds() * 1e6));
     return 0;
 }
@@ -616,22 +615,14 @@ static int scenario_background_parks(void)
 {
     free(malloc(100));
     write_then_free_idle_blocks();
-    sleep_ms(1000);          /* 10 delays: the passes, then 4 delays without a tick */
+    sleep_ms(1000);          /* 10 delays: passes release the round, a last one finds nothing */
     report("end", (long long)resident_bytes());
     long long switches_before = other_threads_switches();
     sleep_ms(500);
     report("parked_switches", other_threads_switches() - switches_before);
     report("switches_readable", switches_before >= 0);
-    static void *blocks[IDLE_BLOCKS];
-    size_t base = resident_bytes();
-    for (int i = 0; i < IDLE_BLOCKS; i++) {
-        if (!(blocks[i] = malloc(1 * MiB)))
-            return 3;
-        memset(blocks[i], 0x5a, 1 * MiB);
-    }
-    size_t peak = resident_bytes();
-    for (int i = 0; i < IDLE_BLOCKS; i++)
-        free(blocks[i]);
+    size_t base, peak;
+    write_then_free_blocks(&base, &peak);
     sleep_ms(1000);
     report("second_base", (long long)base);
     report("second_peak", (long long)peak);
