@@ -38,13 +38,16 @@ void size_classes_init(const struct size_class *classes, int count)
         /* ceil(2^40 / size): exact for offset * size < 2^40, i.e. spans under 1 TiB / size. */
         info->index_magic = (((uint64_t)1 << 40) + info->size - 1) / info->size;
     }
-    unsigned cls = 1;
-    size_t last_index = size_class_lookup_index(classes[count - 1].size);
-    for (size_t index = 0; index <= last_index; index++) {
-        while (size_class_table[cls].size < index * 8)     /* the largest size at index */
-            cls++;
-        __atomic_store_n(&size_class_lookup[index], (uint8_t)cls, __ATOMIC_RELAXED);
+    /* Entry i serves sizes up to 8 * i, so it holds the smallest class of at least
+     * 8 * i bytes: each class fills the entries from just past the class before it up
+     * to its own size (class sizes are multiples of 8). */
+    size_t index = 0;
+    for (int c = 1; c <= count; c++) {
+        size_t last = size_class_lookup_index(classes[c - 1].size);
+        for (; index <= last; index++)
+            __atomic_store_n(&size_class_lookup[index], (uint8_t)c, __ATOMIC_RELAXED);
     }
+    size_t last_index = index - 1;
     /* Above the largest class: 0, "not small" (the hit path relies on it). The table
      * starts zeroed, so only what an earlier table set needs clearing. */
     static size_t previous_last_index;

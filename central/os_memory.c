@@ -50,8 +50,9 @@ void *os_map_aligned(size_t size, size_t alignment)
 {
     if (injected_map_failure())
         return NULL;
-    /* Over-map by the alignment, then unmap the misaligned head and the unused tail. */
-    size_t padded = size + alignment;
+    /* Over-map by the alignment, then unmap the misaligned head and the unused tail;
+     * mmap's own page alignment needs neither. */
+    size_t padded = alignment > PAGE_SIZE ? size + alignment : size;
     if (padded < size)
         return NULL;
     char *raw = mmap(NULL, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
