@@ -81,8 +81,9 @@ static bool release_if_due(uint64_t now, bool *waiting)
     uint64_t due = __atomic_load_n(&next_pass_ms, __ATOMIC_RELAXED);
     if (now < due)
         return false;
+    bool first = due == 0;     /* the process's first tick: nothing can be idle yet */
     if (!__atomic_compare_exchange_n(&next_pass_ms, &due, now + pass_interval_ms(), 0,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED) || first)
         return false;
     release_pass(now > pagoda_config.release_delay_ms ? now - pagoda_config.release_delay_ms : 0, waiting);
     return true;
