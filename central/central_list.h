@@ -35,8 +35,8 @@ struct span;
  * to OWNED_SPAN_MAX_OBJECT_SIZE, objects then come from that span alone until it has
  * none free, and next from one span the thread takes over. No other thread takes
  * objects from an owned span, so threads refilling at the same time do not split a
- * span's objects between them: each thread's objects lie packed in few pages, and
- * its new objects share no cache line with another thread's new ones. Frees from any
+ * span's objects between them, and each thread's objects lie packed in fewer pages
+ * (build/bench/thread_locality measures it). Frees from any
  * thread go back into an owned span's bitmap, for its owner to reuse. With own NULL
  * (no thread cache), objects come from the partial spans in turn. */
 unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, struct span **own);

@@ -8,7 +8,9 @@
 
 WORKLOADS          := larson xmalloc cache_thrash cache_scratch mstress retention \
                       calloc_loop hashtable
-WORKLOAD_PROGRAMS  := $(addprefix $(BUILD)/bench/,$(WORKLOADS))
+# Probes: built beside the workloads, run by hand, not timed (not in the manifest).
+PROBES             := thread_locality
+WORKLOAD_PROGRAMS  := $(addprefix $(BUILD)/bench/,$(WORKLOADS) $(PROBES))
 WORKLOAD_HELPER    := benchmarks/workloads/workload.c
 WORKLOAD_MANIFEST  := benchmarks/workloads/manifest.tsv
 BENCH_PROGRAMS     += $(WORKLOAD_PROGRAMS)
