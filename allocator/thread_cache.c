@@ -436,6 +436,11 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms)
             __atomic_load_n(cache->owner_slot, __ATOMIC_RELAXED) != cache)
             continue;
         __atomic_store_n(cache->owner_slot, &draining_cache, __ATOMIC_RELAXED);
+        /* Its lists wait for the thread's next call; the spans it owns go back now,
+         * for other threads and for release (the slots allow it, see
+         * central_give_up_span). */
+        for (unsigned c = 1; c <= size_class_count; c++)
+            central_give_up_span(c, &cache->own_span[c]);
     }
     lock_release(&registry_lock);
 }

@@ -155,7 +155,8 @@ void thread_cache_init(void);
 void thread_cache_flush_current(void);
 
 /* Asks every thread whose cache has seen no slow path since idle_before_ms to empty it
- * at its next free or allocation miss (release pass). */
+ * at its next free or allocation miss, and gives up the spans it owns at once
+ * (release pass). */
 void thread_cache_request_idle_drains(uint64_t idle_before_ms);
 
 /* Sums, over all live thread caches, the objects cached per class into counts

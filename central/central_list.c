@@ -2,7 +2,8 @@
  * central_list.c — central free lists and their transfer caches (central_list.h).
  *
  * Invariants, under a list's lock (which also guards the slot of a thread's owned
- * span: it is set and cleared only under it):
+ * span: it is set and cleared only under it, by its thread or by a release pass
+ * draining an idle thread's cache; an unlocked read only skips an empty slot):
  *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
  *   - a span of this class is on `partial` exactly when 0 < free_count and no thread
  *     owns it; a span whose objects are all free is returned to the page heap at once
@@ -271,12 +272,12 @@ static unsigned take_from_own_spans(struct central_list *list, unsigned want, vo
                 break;
             span_list_remove(&list->partial, span);
             span->owned = 1;
-            *own = span;
+            __atomic_store_n(own, span, __ATOMIC_RELAXED);
         }
         count += span_take(list, span, want - count, object_size, tail_link);
         if (!span->free_count) {
             span->owned = 0;
-            *own = NULL;
+            __atomic_store_n(own, NULL, __ATOMIC_RELAXED);
         }
     }
     return count;
@@ -347,12 +348,16 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
 
 void central_give_up_span(unsigned size_class, struct span **own)
 {
-    if (!__atomic_load_n(own, __ATOMIC_RELAXED))     /* only its thread sets it */
+    if (!__atomic_load_n(own, __ATOMIC_RELAXED))     /* the common case, without the lock */
         return;
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
     struct span *span = *own;
-    *own = NULL;
+    if (!span) {                /* a release pass and the owner both gave it up */
+        lock_release(&list->lock);
+        return;
+    }
+    __atomic_store_n(own, NULL, __ATOMIC_RELAXED);
     span->owned = 0;
     if (span->free_count == span->object_count && !pagoda_debug.poison) {
         list->spans--;

@@ -47,9 +47,11 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, s
  * shares no line with objects other threads write. */
 unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head);
 
-/* Gives up the span in a thread's slot *own, if any (its cache is being emptied, or
- * the class has gone unused): the slot is cleared and the span goes back on the
- * partial list, or to the page heap when all its objects are free. */
+/* Gives up the span in a thread's slot *own, if any (its cache is being emptied, the
+ * class has gone unused, or a release pass found the thread idle): the slot is
+ * cleared and the span goes back on the partial list, or to the page heap when all
+ * its objects are free. Safe while the owner runs: the slot changes only under the
+ * class's lock. */
 void central_give_up_span(unsigned size_class, struct span **own);
 
 /* Gives back `count` objects of class `size_class`, chained from head. A pointer that

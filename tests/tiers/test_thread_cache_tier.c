@@ -315,6 +315,64 @@ START_TEST(test_a_thread_does_not_reuse_an_object_handed_to_it)
 }
 END_TEST
 
+/* ---- owned spans of an idle thread --------------------------------------------------- */
+
+struct idle_owner {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int stage;                  /* 1: the worker owns a span; 2: it may go on */
+    struct thread_cache *cache;
+    struct span *span;
+    void *objects[64];
+};
+
+/* Allocates enough 64-byte objects to own a span, publishes its cache and span, waits
+ * to be let go, then allocates again (its next slow path empties the drained cache). */
+static void *own_a_span_then_wait(void *arg)
+{
+    struct idle_owner *owner = arg;
+    unsigned size_class = size_class_of(64);
+    for (int i = 0; i < 64; i++)
+        owner->objects[i] = pagoda_malloc(64);
+    pthread_mutex_lock(&owner->lock);
+    owner->cache = thread_cache_of_this_thread();
+    owner->span = owner->cache->own_span[size_class];
+    owner->stage = 1;
+    pthread_cond_broadcast(&owner->changed);
+    while (owner->stage != 2)
+        pthread_cond_wait(&owner->changed, &owner->lock);
+    pthread_mutex_unlock(&owner->lock);
+    for (int i = 0; i < 64; i++)
+        pagoda_free(owner->objects[i]);
+    pagoda_free(pagoda_malloc(64));
+    return NULL;
+}
+
+/* A release pass that finds a thread idle gives up the spans it owns at once, while
+ * the thread's lists wait for its next call. */
+START_TEST(test_an_idle_threads_owned_spans_go_back_at_the_drain_request)
+{
+    start_pagoda(NULL);
+    struct idle_owner owner = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, own_a_span_then_wait, &owner), 0);
+    pthread_mutex_lock(&owner.lock);
+    while (owner.stage != 1)
+        pthread_cond_wait(&owner.changed, &owner.lock);
+    pthread_mutex_unlock(&owner.lock);
+    ck_assert_ptr_nonnull(owner.span);
+    ck_assert_uint_eq(owner.span->owned, 1);
+    thread_cache_request_idle_drains(UINT64_MAX);
+    ck_assert_ptr_null(owner.cache->own_span[size_class_of(64)]);
+    ck_assert_uint_eq(owner.span->owned, 0);
+    pthread_mutex_lock(&owner.lock);
+    owner.stage = 2;
+    pthread_cond_broadcast(&owner.changed);
+    pthread_mutex_unlock(&owner.lock);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+}
+END_TEST
+
 Suite *tier_suite(void)
 {
     Suite *suite = suite_create("thread caches");
@@ -325,6 +383,9 @@ Suite *tier_suite(void)
                         sizeof budgets / sizeof budgets[0]);
     tcase_add_test(limits, test_the_budget_is_what_holds_the_cache_back);
     suite_add_tcase(suite, limits);
+    TCase *owned = tcase_create("owned spans");
+    tcase_add_test(owned, test_an_idle_threads_owned_spans_go_back_at_the_drain_request);
+    suite_add_tcase(suite, owned);
     TCase *sharing = tcase_create("false sharing");
     tcase_add_test(sharing, test_a_thread_does_not_reuse_an_object_handed_to_it);
     suite_add_tcase(suite, sharing);
