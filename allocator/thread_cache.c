@@ -147,13 +147,20 @@ static void list_release(struct thread_cache *cache, unsigned size_class, unsign
     }
 }
 
+/* Gives up every span the cache owns (central_give_up_span: safe while its thread
+ * runs). */
+static void give_up_owned_spans(struct thread_cache *cache)
+{
+    for (unsigned c = 1; c <= size_class_count; c++)
+        central_give_up_span(c, &cache->own_span[c]);
+}
+
 /* Returns every listed object, and gives up the spans the cache owns. */
 static void cache_drain(struct thread_cache *cache)
 {
-    for (unsigned c = 1; c <= size_class_count; c++) {
+    for (unsigned c = 1; c <= size_class_count; c++)
         list_release(cache, c, list_length(cache, c));
-        central_give_up_span(c, &cache->own_span[c]);
-    }
+    give_up_owned_spans(cache);
 }
 
 /* Lowers a list's limit to `max_length` objects, giving back the budget and the
@@ -437,10 +444,8 @@ void thread_cache_request_idle_drains(uint64_t idle_before_ms)
             continue;
         __atomic_store_n(cache->owner_slot, &draining_cache, __ATOMIC_RELAXED);
         /* Its lists wait for the thread's next call; the spans it owns go back now,
-         * for other threads and for release (the slots allow it, see
-         * central_give_up_span). */
-        for (unsigned c = 1; c <= size_class_count; c++)
-            central_give_up_span(c, &cache->own_span[c]);
+         * for other threads and for release. */
+        give_up_owned_spans(cache);
     }
     lock_release(&registry_lock);
 }
@@ -490,8 +495,7 @@ static void drop_other_threads_caches(struct thread_cache *own)
             continue;
         registry_unlink(cache);
         thread_cache_budget_return(cache->capacity_bytes + cache->large.reserved);
-        for (unsigned c = 1; c <= size_class_count; c++)
-            central_give_up_span(c, &cache->own_span[c]);
+        give_up_owned_spans(cache);
     }
 }
 

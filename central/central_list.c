@@ -189,6 +189,14 @@ static COLD void report_bad_free(struct central_list *list, void *object, const 
     pagoda_fatal("free(): %s %p", why, object);
 }
 
+/* A span whose objects are all free, on no list, leaves its class for the page heap. */
+static void span_return_to_page_heap(struct central_list *list, struct span *span)
+{
+    list->spans--;
+    list->free_in_spans -= span->object_count;
+    page_heap_free(span);
+}
+
 /* Returns one object to its span, filled with `fill` first when fill >= 0; gives the
  * span back to the page heap when it is all free, unless a thread owns it. */
 static void span_give_back(struct central_list *list, void *object, int fill)
@@ -225,9 +233,7 @@ static void span_give_back(struct central_list *list, void *object, int fill)
      * write after free is caught, naming the object, when the object is reused. */
     if (span->free_count == span->object_count && !pagoda_debug.poison) {
         span_list_remove(&list->partial, span);
-        list->spans--;
-        list->free_in_spans -= span->object_count;
-        page_heap_free(span);
+        span_return_to_page_heap(list, span);
     }
 }
 
@@ -359,13 +365,10 @@ void central_give_up_span(unsigned size_class, struct span **own)
     }
     __atomic_store_n(own, NULL, __ATOMIC_RELAXED);
     span->owned = 0;
-    if (span->free_count == span->object_count && !pagoda_debug.poison) {
-        list->spans--;
-        list->free_in_spans -= span->object_count;
-        page_heap_free(span);
-    } else if (span->free_count) {
+    if (span->free_count == span->object_count && !pagoda_debug.poison)
+        span_return_to_page_heap(list, span);
+    else if (span->free_count)
         span_list_push(&list->partial, span);
-    }
     lock_release(&list->lock);
 }
 

@@ -77,18 +77,28 @@ static void check_distinct(void **objects, size_t count)
     free(sorted);
 }
 
-/* Removes `want` objects, checks the chain and appends its objects to taken[]. */
-static void take(unsigned size_class, unsigned want, void **taken, size_t *taken_count)
+/* Removes up to `want` objects for the owner of *own (own NULL: no thread cache),
+ * checks the chain (its length is the count returned) and appends its objects to
+ * taken[]; returns the count. */
+static unsigned take_owned(unsigned size_class, unsigned want, struct span **own, void **taken,
+                           size_t *taken_count)
 {
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, want, &head, NULL), want);
+    unsigned got = central_remove_batch(size_class, want, &head, own);
     unsigned length = 0;
     for (void *object = head; object; object = *(void **)object, length++) {
         ck_assert_uint_lt(*taken_count, MAX_TAKEN);
         check_object(size_class, object);
         taken[(*taken_count)++] = object;
     }
-    ck_assert_uint_eq(length, want);
+    ck_assert_uint_eq(length, got);
+    return got;
+}
+
+/* Removes exactly `want` objects, with no thread cache, into taken[]. */
+static void take(unsigned size_class, unsigned want, void **taken, size_t *taken_count)
+{
+    ck_assert_uint_eq(take_owned(size_class, want, NULL, taken, taken_count), want);
 }
 
 static struct central_class_stats central_stats(unsigned size_class)
@@ -300,21 +310,6 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
 END_TEST
 
 /* ---- spans owned by a thread ---- */
-
-/* Removes `want` objects for the owner of *own, appending them to taken[]; returns the
- * chain's length. */
-static unsigned take_owned(unsigned size_class, unsigned want, struct span **own, void **taken,
-                           size_t *taken_count)
-{
-    void *head = NULL;
-    unsigned got = central_remove_batch(size_class, want, &head, own);
-    for (void *object = head; object; object = *(void **)object) {
-        ck_assert_uint_lt(*taken_count, MAX_TAKEN);
-        check_object(size_class, object);
-        taken[(*taken_count)++] = object;
-    }
-    return got;
-}
 
 static bool owns_spans(unsigned size_class)
 {
