@@ -67,17 +67,15 @@ static void clear_reused(struct span *span, struct thread_cache *cache)
 
 /* malloc's request above every class (pagoda has started): the newest span in the
  * thread's large cache when it fits, with nothing to zero, align or guard; the rest
- * is large_alloc's. */
+ * is large_alloc's. The hit limit (large_cache.h) also keeps pages_for from
+ * overflowing. */
 void *large_malloc(size_t size)
 {
-    struct thread_cache *cache = thread_cache_of_this_thread();
-    if (likely(cache->owner_slot && size <= MAX_REQUEST_SIZE && !pagoda_debug.enabled)) {
-        size_t pages = pages_for(size);
-        if (likely(fits_thread_caches(pages))) {
-            struct span *span = large_cache_take(&cache->large, pages);
-            if (likely(span))
-                return span_start(span);
-        }
+    struct large_cache *cache = &thread_cache_of_this_thread()->large;
+    if (likely(size <= cache->hit_limit)) {
+        struct span *span = large_cache_take(cache, pages_for(size));
+        if (likely(span))
+            return span_start(span);
     }
     return large_alloc(size, 0, false);
 }
@@ -150,9 +148,11 @@ size_t large_usable_size(const struct span *span)
     return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
 }
 
-/* free() must not change errno: nothing here makes a system call that could, but the
- * debug mode's mprotect (release_tick keeps errno itself). */
-void large_free(struct span *span)
+/* Everything large_free's hit path leaves: a span over the hit limit, a thread
+ * without a real cache yet (or asked to drain it), the debug mode. free() must not
+ * change errno: nothing here makes a system call that could, but the debug mode's
+ * mprotect (release_tick keeps errno itself). */
+static NOINLINE void large_free_slow(struct span *span)
 {
     if (!pagoda_debug.enabled) {
         if (fits_thread_caches(span->pages)) {
@@ -174,6 +174,20 @@ void large_free(struct span *span)
         memset(span_start(span), DEBUG_FREED_BYTE, large_usable_size(span));
     page_heap_free(span);
     release_tick();
+}
+
+/* The hit path: the span goes into this thread's large cache. */
+void large_free(struct span *span)
+{
+    struct large_cache *cache = &thread_cache_of_this_thread()->large;
+    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit)) {
+        if (likely(large_cache_put(cache, span)))
+            return;
+        page_heap_free(span);           /* over the budgets */
+        release_tick();
+        return;
+    }
+    large_free_slow(span);
 }
 
 /* Growth in place takes half as many pages again as the block had, where they are

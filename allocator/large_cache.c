@@ -35,8 +35,7 @@ struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
 {
     unsigned count = cache->count;
     for (unsigned i = count > 1 ? count - 1 : 0; i-- > 0;) {
-        size_t cached = cache->spans[i]->pages;
-        if (cached >= pages && cached - pages <= pages / 8) {
+        if (large_cache_fits(cache->spans[i]->pages, pages)) {
             large_cache_count_operation(cache);
             return remove_slot(cache, i);
         }

@@ -34,6 +34,11 @@
 struct large_cache {
     struct span *spans[LARGE_CACHE_SLOTS];   /* oldest first */
     unsigned count;
+    /* Requests and spans of at most this many bytes try the cache on the hit paths
+     * (large_malloc, large_free): PAGODA_THREAD_CACHE_BYTES in a real cache outside
+     * the debug mode, 0 in the static caches, whose calls so fall through to the slow
+     * paths. One compare stands for "has a real cache, not debugging, and fits". */
+    size_t hit_limit;
     unsigned operations;     /* takes and puts: pace release ticks, show use to scavenges */
     unsigned operations_at_scavenge;
     size_t bytes;            /* in the cached spans */
@@ -46,7 +51,7 @@ struct span *large_cache_take_other(struct large_cache *cache, size_t pages);
 bool large_cache_put_slow(struct large_cache *cache, struct span *span);
 void large_cache_report_double_free(const struct span *span) __attribute__((noreturn, cold));
 
-#define LARGE_CACHE_TICK_PERIOD 16
+#define LARGE_CACHE_TICK_PERIOD 64
 
 /* Every LARGE_CACHE_TICK_PERIOD-th take or put (and the first) gives the release
  * passes their tick; the count also tells large_cache_scavenge the cache was used. */
@@ -54,6 +59,14 @@ static inline void large_cache_count_operation(struct large_cache *cache)
 {
     if (unlikely(cache->operations++ % LARGE_CACHE_TICK_PERIOD == 0))
         release_tick();
+}
+
+/* Whether a cached span of `cached` pages serves a request of `pages`: at least as
+ * long, and longer by at most an eighth. One unsigned compare: a shorter span's
+ * difference wraps around to a huge number. */
+static inline bool large_cache_fits(size_t cached, size_t pages)
+{
+    return cached - pages <= pages / 8;
 }
 
 /* A cached span that fits a request of `pages` pages, or NULL. The newest span is
@@ -64,7 +77,7 @@ static inline struct span *large_cache_take(struct large_cache *cache, size_t pa
     unsigned count = cache->count;
     if (likely(count)) {
         struct span *newest = cache->spans[count - 1];
-        if (likely(newest->pages >= pages && newest->pages - pages <= pages / 8)) {
+        if (likely(large_cache_fits(newest->pages, pages))) {
             cache->count = count - 1;
             cache->bytes -= newest->pages << PAGE_SHIFT;
             large_cache_count_operation(cache);

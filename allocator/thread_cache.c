@@ -282,6 +282,7 @@ static struct thread_cache *cache_create(void)
     __atomic_store_n(&cache->last_slow_path_ms, cache->last_scavenge_ms, __ATOMIC_RELAXED);
     memset(cache->class_use, CLASS_UNUSED, sizeof cache->class_use);
     cache->large.calloc_habit = (struct calloc_habit){ 0 };    /* a recycled cache's is its last owner's */
+    cache->large.hit_limit = pagoda_debug.enabled ? 0 : pagoda_config.thread_cache_bytes;
     cache->owner_slot = &thread_cache_current;
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
