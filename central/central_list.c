@@ -36,11 +36,10 @@
 /* The transfer cache of a class holds about this many bytes at most. */
 #define TRANSFER_BYTES (512 * 1024)
 
+/* All zero is an empty list: start-up writes none of them, so a process touches the
+ * pages of only the lists of the classes it uses. */
 struct central_list {
     pagoda_lock lock;
-    unsigned size_class;
-    unsigned batch;
-    unsigned transfer_capacity;     /* <= TRANSFER_SLOTS */
     unsigned transfer_count;
     uint64_t transfer_last_used_ms;  /* when a batch last left the transfer cache */
     size_t spans;
@@ -51,16 +50,21 @@ struct central_list {
 
 static struct central_list central_lists[SIZE_CLASS_MAX_COUNT + 1];
 
+/* Whole batches a class's transfer cache holds: 1 .. TRANSFER_SLOTS. */
+static uint8_t transfer_capacity[SIZE_CLASS_MAX_COUNT + 1];
+
 void central_init(void)
 {
     for (unsigned c = 1; c <= size_class_count; c++) {
-        struct central_list *list = &central_lists[c];
         const struct size_class_info *info = &size_class_table[c];
-        list->size_class = c;
-        list->batch = info->batch;
         unsigned capacity = TRANSFER_BYTES / (info->batch * info->size);
-        list->transfer_capacity = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
+        transfer_capacity[c] = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
     }
+}
+
+static unsigned class_of_list(const struct central_list *list)
+{
+    return (unsigned)(list - central_lists);
 }
 
 /* ---- spans ---------------------------------------------------------------------------- */
@@ -68,8 +72,8 @@ void central_init(void)
 /* Cuts a fresh span for the list's class: every object free. */
 static struct span *span_cut(struct central_list *list)
 {
-    const struct size_class_info *info = &size_class_table[list->size_class];
-    struct span *span = page_heap_alloc(info->pages, list->size_class);
+    const struct size_class_info *info = &size_class_table[class_of_list(list)];
+    struct span *span = page_heap_alloc(info->pages, class_of_list(list));
     if (!span)
         return NULL;
     span->object_count = info->objects;
@@ -201,9 +205,9 @@ static void span_return_to_page_heap(struct central_list *list, struct span *spa
  * span back to the page heap when it is all free, unless a thread owns it. */
 static void span_give_back(struct central_list *list, void *object, int fill)
 {
-    const struct size_class_info *info = &size_class_table[list->size_class];
+    const struct size_class_info *info = &size_class_table[class_of_list(list)];
     struct span *span = pagemap_span(page_of(object));
-    if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != list->size_class))
+    if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != class_of_list(list)))
         report_bad_free(list, object, "invalid pointer");
     size_t offset = (size_t)((char *)object - (char *)span_start(span));
     uint32_t index = size_class_object_index(info, offset);
@@ -253,7 +257,7 @@ static void give_back_chain(struct central_list *list, void *head, unsigned coun
  * needed) onto the chain; returns the new count. Under the list's lock. */
 static unsigned take_from_spans(struct central_list *list, unsigned want, unsigned count, void ***tail_link)
 {
-    size_t object_size = size_class_table[list->size_class].size;
+    size_t object_size = size_class_table[class_of_list(list)].size;
     while (count < want) {
         struct span *span = list->partial.head;
         if (!span && !(span = span_cut(list)))
@@ -268,7 +272,7 @@ static unsigned take_from_spans(struct central_list *list, unsigned want, unsign
 static unsigned take_from_own_spans(struct central_list *list, unsigned want, void ***tail_link,
                                     struct span **own)
 {
-    size_t object_size = size_class_table[list->size_class].size;
+    size_t object_size = size_class_table[class_of_list(list)].size;
     unsigned count = 0;
     while (count < want) {
         struct span *span = *own;
@@ -293,7 +297,7 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, s
 {
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
-    if (want == list->batch && list->transfer_count) {
+    if (want == size_class_table[size_class].batch && list->transfer_count) {
         *head = list->transfer[--list->transfer_count];
         list->transfer_last_used_ms = clock_ms();
         lock_release(&list->lock);
@@ -343,7 +347,7 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
 {
     struct central_list *list = &central_lists[size_class];
     lock_acquire(&list->lock);
-    if (count == list->batch && list->transfer_count < list->transfer_capacity) {
+    if (count == size_class_table[size_class].batch && list->transfer_count < transfer_capacity[size_class]) {
         list->transfer[list->transfer_count++] = head;
         lock_release(&list->lock);
         return;
@@ -473,7 +477,7 @@ void central_get_stats(unsigned size_class, struct central_class_stats *stats)
     lock_acquire(&list->lock);
     stats->spans = list->spans;
     stats->free_in_spans = list->free_in_spans;
-    stats->in_transfer_cache = (size_t)list->transfer_count * list->batch;
+    stats->in_transfer_cache = (size_t)list->transfer_count * size_class_table[size_class].batch;
     lock_release(&list->lock);
 }
 
