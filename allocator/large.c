@@ -73,11 +73,11 @@ void *large_malloc(size_t size)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
     if (likely(size <= cache->hit_limit)) {
-        struct span *span = large_cache_take(cache, pages_for(size));
+        struct span *span = large_cache_take_newest(cache, pages_for(size));
         if (likely(span))
             return span_start(span);
     }
-    return large_alloc(size, 0, false);
+    return large_alloc(size, 0, false);     /* it tries the other cached spans */
 }
 
 void *large_alloc(size_t size, size_t alignment, bool zero)
@@ -157,8 +157,10 @@ static NOINLINE void large_free_slow(struct span *span)
     if (!pagoda_debug.enabled) {
         if (fits_thread_caches(span->pages)) {
             struct thread_cache *cache = thread_cache_for_slow_path();
-            if (cache && large_cache_put(&cache->large, span))
+            if (cache) {
+                large_cache_put(&cache->large, span);
                 return;
+            }
         } else if (pagoda_config.release_delay_ms) {
             span = large_spare_put(span);       /* the spare it displaces goes on */
             if (!span)
@@ -180,14 +182,10 @@ static NOINLINE void large_free_slow(struct span *span)
 void large_free(struct span *span)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
-    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit)) {
-        if (likely(large_cache_put(cache, span)))
-            return;
-        page_heap_free(span);           /* over the budgets */
-        release_tick();
-        return;
-    }
-    large_free_slow(span);
+    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit))
+        large_cache_put(cache, span);
+    else
+        large_free_slow(span);
 }
 
 /* Growth in place takes half as many pages again as the block had, where they are

@@ -35,10 +35,8 @@ struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
 {
     unsigned count = cache->count;
     for (unsigned i = count > 1 ? count - 1 : 0; i-- > 0;) {
-        if (large_cache_fits(cache->spans[i]->pages, pages)) {
-            large_cache_count_operation(cache);
+        if (large_cache_fits(cache->spans[i]->pages, pages))
             return remove_slot(cache, i);
-        }
     }
     if (cache->count) {
         large_cache_empty(cache);
@@ -56,7 +54,6 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages)
             longest = i;
     if (longest == LARGE_CACHE_SLOTS)
         return NULL;
-    large_cache_count_operation(cache);
     return remove_slot(cache, longest);
 }
 
@@ -65,9 +62,11 @@ void large_cache_report_double_free(const struct span *span)
     pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
 }
 
-bool large_cache_put_slow(struct large_cache *cache, struct span *span)
+/* Evicts older spans until `bytes` more fit the cache's slots and the thread's budget,
+ * and reserves what is missing of the process-wide one; false when the span cannot
+ * fit. */
+static bool make_room(struct large_cache *cache, size_t bytes)
 {
-    size_t bytes = span_bytes(span);
     if (bytes > pagoda_config.thread_cache_bytes)
         return false;
     bool evicted = false;
@@ -84,10 +83,20 @@ bool large_cache_put_slow(struct large_cache *cache, struct span *span)
             return false;
         cache->reserved = needed;
     }
-    cache->spans[cache->count++] = span;
-    cache->bytes = needed;
-    large_cache_count_operation(cache);
     return true;
+}
+
+void large_cache_put_slow(struct large_cache *cache, struct span *span)
+{
+    size_t bytes = span_bytes(span);
+    if (!make_room(cache, bytes)) {
+        page_heap_free(span);
+        release_tick();
+        return;
+    }
+    cache->spans[cache->count++] = span;
+    cache->bytes += bytes;
+    large_cache_count_operation(cache);
 }
 
 void large_cache_empty(struct large_cache *cache)

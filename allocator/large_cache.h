@@ -14,10 +14,10 @@
  * the wrong size for what the thread does now, and the page heap can merge it with its
  * neighbours). Spans in a cache stay "large, in use" in the page heap's eyes. The
  * owning thread alone touches its cache; it is emptied at thread exit, by a drain
- * request, and at a scavenge that finds it unused since the last one. Every
- * LARGE_CACHE_TICK_PERIOD-th operation (and the first) gives the release passes their
- * tick, as slow paths do: a thread that only reuses cached blocks still lets idle
- * memory elsewhere go back, without a clock read per call.
+ * request, and at a scavenge that finds no put since the last one. Every
+ * LARGE_CACHE_TICK_PERIOD-th put (and the first) gives the release passes their tick,
+ * as slow paths do: a thread that only reuses cached blocks still lets idle memory
+ * elsewhere go back, without a clock read per call.
  */
 #ifndef PAGODA_LARGE_CACHE_H
 #define PAGODA_LARGE_CACHE_H
@@ -39,7 +39,7 @@ struct large_cache {
      * the debug mode, 0 in the static caches, whose calls so fall through to the slow
      * paths. One compare stands for "has a real cache, not debugging, and fits". */
     size_t hit_limit;
-    unsigned operations;     /* takes and puts: pace release ticks, show use to scavenges */
+    unsigned operations;     /* puts: pace release ticks, show use to scavenges */
     unsigned operations_at_scavenge;
     size_t bytes;            /* in the cached spans */
     size_t reserved;         /* of the process-wide budget; >= bytes */
@@ -48,13 +48,15 @@ struct large_cache {
 
 /* Slow halves of take and put, below; put's is given a span not in the cache. */
 struct span *large_cache_take_other(struct large_cache *cache, size_t pages);
-bool large_cache_put_slow(struct large_cache *cache, struct span *span);
+void large_cache_put_slow(struct large_cache *cache, struct span *span);
 void large_cache_report_double_free(const struct span *span) __attribute__((noreturn, cold));
 
 #define LARGE_CACHE_TICK_PERIOD 64
 
-/* Every LARGE_CACHE_TICK_PERIOD-th take or put (and the first) gives the release
- * passes their tick; the count also tells large_cache_scavenge the cache was used. */
+/* Every LARGE_CACHE_TICK_PERIOD-th put (and the first) gives the release passes their
+ * tick; the count also tells large_cache_scavenge the cache was used. Takes are not
+ * counted: each taken span was put first, and a cache only taken from empties
+ * itself. */
 static inline void large_cache_count_operation(struct large_cache *cache)
 {
     if (unlikely(cache->operations++ % LARGE_CACHE_TICK_PERIOD == 0))
@@ -69,10 +71,10 @@ static inline bool large_cache_fits(size_t cached, size_t pages)
     return cached - pages <= pages / 8;
 }
 
-/* A cached span that fits a request of `pages` pages, or NULL. The newest span is
- * tried first, inline: a program that frees and allocates one block over and over
- * finds it there, and pays neither a scan nor a shift of the others. */
-static inline struct span *large_cache_take(struct large_cache *cache, size_t pages)
+/* The newest cached span when it fits a request of `pages` pages, or NULL: a program
+ * that frees and allocates one block over and over finds it there, and pays neither
+ * a scan nor a shift of the others. */
+static inline struct span *large_cache_take_newest(struct large_cache *cache, size_t pages)
 {
     unsigned count = cache->count;
     if (likely(count)) {
@@ -80,35 +82,43 @@ static inline struct span *large_cache_take(struct large_cache *cache, size_t pa
         if (likely(large_cache_fits(newest->pages, pages))) {
             cache->count = count - 1;
             cache->bytes -= newest->pages << PAGE_SHIFT;
-            large_cache_count_operation(cache);
             return newest;
         }
     }
-    return large_cache_take_other(cache, pages);
+    return NULL;
+}
+
+/* A cached span that fits a request of `pages` pages, or NULL: the newest, else the
+ * others, newest first. */
+static inline struct span *large_cache_take(struct large_cache *cache, size_t pages)
+{
+    struct span *span = large_cache_take_newest(cache, pages);
+    return span ? span : large_cache_take_other(cache, pages);
 }
 
 /* The longest cached span of at least `pages` pages, or NULL: for an object that is to
  * grow (its memory is resident, and it has room). */
 struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
 
-/* Keeps a freed large span; false when it does not fit the budgets (the caller then
- * frees it to the page heap). Older spans may go back to the page heap to make room.
- * Inline when a slot is free and the bytes are within what the cache has already
- * reserved of the process-wide budget (reserved never exceeds the thread's budget). */
-static inline bool large_cache_put(struct large_cache *cache, struct span *span)
+/* Keeps a freed large span, or gives it to the page heap when it does not fit the
+ * budgets. Older spans may go back to the page heap to make room. Inline when a slot
+ * is free and the bytes are within what the cache has already reserved of the
+ * process-wide budget (reserved never exceeds the thread's budget). */
+static inline void large_cache_put(struct large_cache *cache, struct span *span)
 {
     unsigned count = cache->count;
     for (unsigned i = 0; i < count; i++)
         if (unlikely(cache->spans[i] == span))
             large_cache_report_double_free(span);
     size_t needed = cache->bytes + (span->pages << PAGE_SHIFT);
-    if (unlikely(count == LARGE_CACHE_SLOTS || needed > cache->reserved))
-        return large_cache_put_slow(cache, span);
+    if (unlikely(count == LARGE_CACHE_SLOTS || needed > cache->reserved)) {
+        large_cache_put_slow(cache, span);
+        return;
+    }
     cache->spans[count] = span;
     cache->count = count + 1;
     cache->bytes = needed;
     large_cache_count_operation(cache);
-    return true;
 }
 
 /* Returns every cached span to the page heap. */
