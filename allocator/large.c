@@ -143,11 +143,6 @@ void report_invalid_pointer(const char *function, const void *p)
     pagoda_fatal("%s(): invalid pointer %p", function, p);
 }
 
-size_t large_usable_size(const struct span *span)
-{
-    return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
-}
-
 /* Everything large_free's hit path leaves: a span over the hit limit, a thread
  * without a real cache yet (or asked to drain it), the debug mode. free() must not
  * change errno: nothing here makes a system call that could, but the debug mode's

@@ -5,6 +5,7 @@
 #ifndef PAGODA_LARGE_H
 #define PAGODA_LARGE_H
 
+#include "allocator/debug.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
 
@@ -37,7 +38,10 @@ static inline struct span *large_span_of(const void *p)
 void report_invalid_pointer(const char *function, const void *p) __attribute__((noreturn, cold));
 
 /* The object's usable bytes: the span, less its guard page in the debug mode. */
-size_t large_usable_size(const struct span *span);
+static inline size_t large_usable_size(const struct span *span)
+{
+    return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
+}
 
 void large_free(struct span *span);
 

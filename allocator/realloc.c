@@ -54,8 +54,10 @@ EXPORT void *pagoda_realloc(void *p, size_t size)
     struct span *span = large_span_of(p);
     if (!span)
         report_invalid_pointer("realloc", p);
-    /* A large object stays one unless it shrinks to a small size. */
     size_t usable = large_usable_size(span);
+    if (size <= usable && size >= usable / 2)    /* it fits, and fills at least half */
+        return p;
+    /* A large object stays one unless it shrinks to a small size. */
     bool stays_large = size >= size_class_small_limit || size >= usable / 2;
     if (stays_large && size <= MAX_REQUEST_SIZE && large_resize_in_place(span, size))
         return p;
