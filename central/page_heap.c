@@ -482,10 +482,16 @@ void page_heap_free(struct span *span)
 
 /* Moves the first `pages` pages of free span next (longer than that) to in-use span
  * before it. next's start moves instead of a piece being split off: no span structure
- * changes hands, and only the two pagemap entries at the new boundary change. */
+ * changes hands, and only the two pagemap entries at the new boundary change. A next
+ * still long enough for the list of long spans stays where it is on it (that list has
+ * no order), which spares a growing object's extensions a removal and an insertion. */
 static void take_front_pages(struct span *span, struct span *next, size_t pages)
 {
-    free_list_remove(next);
+    bool stays_listed = next->pages - pages >= EXACT_LISTS;
+    if (stays_listed)
+        free_pages -= pages;
+    else
+        free_list_remove(next);
     size_t dirty;
     if (next->dirt == DIRT_PREFIX) {
         dirty = next->dirty_prefix < pages ? next->dirty_prefix : pages;
@@ -496,7 +502,8 @@ static void take_front_pages(struct span *span, struct span *next, size_t pages)
     free_dirty_pages -= dirty;
     next->first_page += pages;
     next->pages -= pages;
-    free_list_insert(next);
+    if (!stays_listed)
+        free_list_insert(next);
     pagemap_set_span(next->first_page, next);
     span->pages += pages;
     pagemap_set_span(span_last_page(span), span);

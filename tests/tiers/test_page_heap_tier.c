@@ -249,6 +249,24 @@ START_TEST(test_try_extend_takes_the_free_pages_after)
 }
 END_TEST
 
+/* A long free span that an extension shortens stays on its list without being taken
+ * off and put back: the rest must still be found, at its new length, by the next
+ * request that needs all of it, and the heap must not grow for it. */
+START_TEST(test_try_extend_leaves_a_long_remainder_findable)
+{
+    struct span *a = alloc_large(4);
+    ck_assert(page_heap_try_extend(a, 10));
+    struct span *rest = free_span_at(span_last_page(a) + 1);
+    size_t rest_pages = rest->pages, mapped = stats_now().mapped_bytes;
+    ck_assert_uint_ge(rest_pages, 128);
+    check_accounting(0);
+    struct span *b = alloc_large(rest_pages);
+    ck_assert_uint_eq(b->first_page, span_last_page(a) + 1);
+    ck_assert_uint_eq(stats_now().mapped_bytes, mapped);
+    check_accounting(0);
+}
+END_TEST
+
 START_TEST(test_try_extend_fails_when_the_next_span_is_in_use)
 {
     struct span *a = alloc_large(4);
@@ -448,6 +466,7 @@ Suite *tier_suite(void)
     TCase *resize = tcase_create("extend and shrink");
     tcase_add_checked_fixture(resize, setup, NULL);
     tcase_add_test(resize, test_try_extend_takes_the_free_pages_after);
+    tcase_add_test(resize, test_try_extend_leaves_a_long_remainder_findable);
     tcase_add_test(resize, test_try_extend_fails_when_the_next_span_is_in_use);
     tcase_add_test(resize, test_try_extend_fails_when_the_free_pages_after_are_too_few);
     tcase_add_test(resize, test_shrink_frees_the_tail_as_dirty_pages);
