@@ -55,7 +55,9 @@ EXPORT void *pagoda_realloc(void *p, size_t size)
     if (!span)
         report_invalid_pointer("realloc", p);
     size_t usable = large_usable_size(span);
-    if (size <= usable && size >= usable / 2)    /* it fits, and fills at least half */
+    /* It fits, and fills at least half: nothing to do, but in the guard mode, where a
+     * smaller object moves to have its guard page right after it. */
+    if (size <= usable && size >= usable / 2 && !pagoda_debug.guard)
         return p;
     /* A large object stays one unless it shrinks to a small size. */
     bool stays_large = size >= size_class_small_limit || size >= usable / 2;

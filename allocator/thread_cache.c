@@ -283,6 +283,7 @@ static struct thread_cache *cache_create(void)
     memset(cache->class_use, CLASS_UNUSED, sizeof cache->class_use);
     cache->large.calloc_habit = (struct calloc_habit){ 0 };    /* a recycled cache's is its last owner's */
     cache->large.hit_limit = pagoda_debug.enabled ? 0 : pagoda_config.thread_cache_bytes;
+    cache->large.operations = cache->large.operations_at_scavenge = 0;   /* first put ticks */
     cache->owner_slot = &thread_cache_current;
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
@@ -508,7 +509,7 @@ void thread_cache_unlock_after_fork(int in_child)
         struct thread_cache *own = pthread_getspecific(exit_key);
         drop_other_threads_caches(own);
         /* The child's release passes (and its background thread) start afresh: its
-         * next large-cache operation gives a tick. */
+         * next large-cache put gives a tick. */
         if (own)
             own->large.operations = own->large.operations_at_scavenge = 0;
     } else

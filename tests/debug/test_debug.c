@@ -89,6 +89,18 @@ static void overrun_large(void)
     p[usable] = 1;
 }
 
+/* A large object shrunk by realloc to a size it would hold in place (more than half
+ * of it) has its guard page right after the pages the new size needs. Without the
+ * detector the write lands inside the block, which keeps its length. */
+static void overrun_after_realloc_shrink(void)
+{
+    size_t size = 600000, end_of_pages = (size + 4095) & ~(size_t)4095;
+    char *p = malloc(1 << 20);
+    p = realloc(p, size);
+    print_pointer(p + end_of_pages);
+    p[end_of_pages] = 1;
+}
+
 /* New memory carries the "uninitialised" pattern; calloc memory is zero. */
 static void fresh_memory_patterns(void)
 {
@@ -107,6 +119,7 @@ static const struct {
     { "double_free_small", double_free_small },
     { "free_inside_object", free_inside_object },
     { "overrun_large", overrun_large },
+    { "overrun_after_realloc_shrink", overrun_after_realloc_shrink },
     { "fresh_memory_patterns", fresh_memory_patterns },
 };
 
@@ -196,6 +209,16 @@ START_TEST(test_guard_page_faults_on_overrun)
 }
 END_TEST
 
+START_TEST(test_guard_page_follows_an_object_realloc_shrank)
+{
+    static struct scenario_result result;
+    run_with_debug("overrun_after_realloc_shrink", "guard", &result);
+    ck_assert_msg(WIFSIGNALED(result.status) && WTERMSIG(result.status) == SIGSEGV,
+                  "expected SIGSEGV on the guard page, status %d", result.status);
+    expect_not_caught("overrun_after_realloc_shrink");
+}
+END_TEST
+
 START_TEST(test_poison_marks_fresh_memory_and_calloc_stays_zero)
 {
     static struct scenario_result result;
@@ -237,6 +260,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_double_free_mode_catches_a_late_double_free);
     tcase_add_test(tc, test_free_inside_an_object_is_caught);
     tcase_add_test(tc, test_guard_page_faults_on_overrun);
+    tcase_add_test(tc, test_guard_page_follows_an_object_realloc_shrank);
     tcase_add_test(tc, test_poison_marks_fresh_memory_and_calloc_stays_zero);
     tcase_add_test(tc, test_malformed_value_is_reported_and_mode_stays_off);
     suite_add_tcase(suite, tc);

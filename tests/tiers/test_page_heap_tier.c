@@ -337,6 +337,37 @@ START_TEST(test_extending_into_part_of_a_dirty_span_keeps_the_rest_counted)
 }
 END_TEST
 
+/* The same with a long rest: from 128 pages on it stays on the list of long spans
+ * while its start moves, below that it moves to an exact-length list. Either way it
+ * keeps its dirty pages and the next request of its length gets it, with no growth. */
+static void extend_into_a_dirty_span_leaving(size_t rest_pages)
+{
+    struct span *a = alloc_large(7 + rest_pages), *barrier = alloc_large(1);
+    page_heap_shrink(a, 4);
+    ck_assert(page_heap_try_extend(a, 7));
+    uintptr_t rest_first = a->first_page + 7;
+    struct span *rest = free_span_at(rest_first);
+    ck_assert_uint_eq(rest->first_page, rest_first);
+    ck_assert_uint_eq(rest->pages, rest_pages);
+    ck_assert_uint_eq(span_last_page(rest), barrier->first_page - 1);
+    ck_assert_uint_eq(dirty_pages_in(rest, rest_first, rest_pages), rest_pages);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, bytes_of(rest_pages));
+    check_accounting(0);
+    size_t mapped = stats_now().mapped_bytes;
+    ck_assert_uint_eq(alloc_large(rest_pages)->first_page, rest_first);
+    ck_assert_uint_eq(stats_now().mapped_bytes, mapped);
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
+    check_accounting(0);
+}
+
+START_TEST(test_extending_into_a_long_dirty_span_keeps_the_rest_listed)
+{
+    extend_into_a_dirty_span_leaving(300);
+    extend_into_a_dirty_span_leaving(128);
+    extend_into_a_dirty_span_leaving(127);
+}
+END_TEST
+
 START_TEST(test_reused_dirty_pages_leave_the_free_dirty_count)
 {
     struct span *a = alloc_large(8);
@@ -467,6 +498,7 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(resize, setup, NULL);
     tcase_add_test(resize, test_try_extend_takes_the_free_pages_after);
     tcase_add_test(resize, test_try_extend_leaves_a_long_remainder_findable);
+    tcase_add_test(resize, test_extending_into_a_long_dirty_span_keeps_the_rest_listed);
     tcase_add_test(resize, test_try_extend_fails_when_the_next_span_is_in_use);
     tcase_add_test(resize, test_try_extend_fails_when_the_free_pages_after_are_too_few);
     tcase_add_test(resize, test_shrink_frees_the_tail_as_dirty_pages);
