@@ -54,15 +54,40 @@ static struct span *take_cached(size_t pages, size_t alignment, struct thread_ca
     return *cache ? large_cache_take(&(*cache)->large, pages) : NULL;
 }
 
+/* The spare is cleared by residency (os_zero_pages), which probes it with mincore
+ * first (two system calls for a block barely touched). Once a probe has found it
+ * mostly absent and dropped it, the next SPARE_DROP_PROBE_PERIOD - 1 reuses drop it
+ * without a probe, as a thread's calloc habit does with its own blocks: a program that
+ * callocs huge blocks and touches a few pages of each (sparse tables, buffers sized
+ * for the worst case) pays one madvise per calloc. Threads taking spares in turn share
+ * the count; a lost update costs or saves one probe. */
+#define SPARE_DROP_PROBE_PERIOD 8
+
+static unsigned spare_drops_left;
+
+static void clear_spare(struct span *span)
+{
+    void *start = span_start(span);
+    size_t bytes = span->pages << PAGE_SHIFT;
+    unsigned left = __atomic_load_n(&spare_drops_left, __ATOMIC_RELAXED);
+    if (left) {
+        __atomic_store_n(&spare_drops_left, left - 1, __ATOMIC_RELAXED);
+        os_drop_pages(start, bytes);
+        return;
+    }
+    if (os_zero_pages(start, bytes))
+        __atomic_store_n(&spare_drops_left, SPARE_DROP_PROBE_PERIOD - 1, __ATOMIC_RELAXED);
+}
+
 /* Clears a span take_cached gave, for calloc. Its dirty bits are stale (the program
  * wrote to it): one from a thread's large cache is cleared as the thread's calloc
- * habit says (calloc_habit.h), the spare by residency. */
+ * habit says (calloc_habit.h), the spare as above. */
 static void clear_reused(struct span *span, struct thread_cache *cache)
 {
     if (cache)
         calloc_habit_clear(&cache->large.calloc_habit, span_start(span), span->pages);
     else
-        os_zero_pages(span_start(span), span->pages << PAGE_SHIFT);
+        clear_spare(span);
 }
 
 /* malloc's request above every class (pagoda has started): the newest span in the

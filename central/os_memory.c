@@ -234,21 +234,22 @@ static void zero_by_residency(char *base, size_t pages)
     os_drop_pages(base + (drop_from << PAGE_SHIFT), (pages - drop_from) << PAGE_SHIFT);
 }
 
-void os_zero_pages(void *p, size_t size)
+bool os_zero_pages(void *p, size_t size)
 {
     size_t pages = size >> PAGE_SHIFT;
     if (pages < ZERO_BY_RESIDENCY_MIN_PAGES) {
         memset(p, 0, size);
-        return;
+        return false;
     }
     if (pages >= PROBE_MIN_PAGES) {
         enum residency residency = probe_residency(p, pages);
         if (residency == MOSTLY_ABSENT && madvise(p, size, MADV_DONTNEED) == 0)
-            return;                     /* mostly not resident: drop it all */
+            return true;                /* mostly not resident: drop it all */
         if (residency == ALL_RESIDENT) {
             memset(p, 0, size);         /* resident wherever probed: clear it all */
-            return;
+            return false;
         }
     }
     zero_by_residency(p, pages);
+    return false;
 }

@@ -28,8 +28,9 @@ int os_release(void *p, size_t size, bool now_zero);
 /* Writes zeros over [p, p+size), whose length and start are page multiples, at a cost
  * in proportion to its resident pages rather than its length: resident pages are
  * cleared with memset, the others are dropped with MADV_DONTNEED (which also covers
- * pages that are swapped out and so look non-resident). */
-void os_zero_pages(void *p, size_t size);
+ * pages that are swapped out and so look non-resident). Returns true when a probe
+ * found the range mostly absent and it was dropped whole. */
+bool os_zero_pages(void *p, size_t size);
 
 /* Writes zeros over [p, p+size) (page multiples) by dropping its pages with one
  * MADV_DONTNEED (by memset if the kernel refuses): one system call, whose cost grows

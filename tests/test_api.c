@@ -540,6 +540,31 @@ START_TEST(test_calloc_zeroes_reused_memory)
 }
 END_TEST
 
+/* A block longer than a thread cache keeps (the spare) that the program touched
+ * little is dropped on reuse, and for a few reuses after that without asking the
+ * kernel which pages are resident first: whatever the program wrote in between, in
+ * full, must still read as zero at the next calloc. */
+START_TEST(test_calloc_zeroes_a_spare_written_after_sparse_use)
+{
+    size_t size = 8 * MiB;
+    for (int round = 0; round < 12; round++) {
+        unsigned char *p = calloc(1, size);
+        ck_assert_ptr_nonnull(p);
+        if (round % 4 == 3) {
+            assert_all_zero(p, size, "calloc of a block written in full before");
+        } else {
+            ck_assert_uint_eq(p[0], 0);
+            ck_assert_uint_eq(p[size - 1], 0);
+        }
+        if (round % 4 == 2)
+            memset(p, 0xff, size);
+        else
+            p[0] = 1;
+        free(p);
+    }
+}
+END_TEST
+
 static const size_t overflowing_products[][2] = {
     { SIZE_MAX / 2 + 1, 2 },
     { 2, SIZE_MAX / 2 + 1 },
@@ -883,6 +908,7 @@ static Suite *api_suite(void)
     tcase_set_timeout(zeroed, 30);
     tcase_add_test(zeroed, test_calloc_zeroes_fresh_memory);
     tcase_add_test(zeroed, test_calloc_zeroes_reused_memory);
+    tcase_add_test(zeroed, test_calloc_zeroes_a_spare_written_after_sparse_use);
     tcase_add_test(zeroed, test_calloc_overflow_fails_with_enomem);
     tcase_add_test(zeroed, test_reallocarray_overflow_fails_with_enomem_and_keeps_block);
     tcase_add_test(zeroed, test_reallocarray_resizes_like_realloc);
