@@ -35,7 +35,7 @@ struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
 {
     unsigned count = cache->count;
     for (unsigned i = count > 1 ? count - 1 : 0; i-- > 0;) {
-        if (large_cache_fits(cache->spans[i]->pages, pages))
+        if (large_block_fits(cache->spans[i]->pages, pages))
             return remove_slot(cache, i);
     }
     if (cache->count) {

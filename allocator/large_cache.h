@@ -63,14 +63,6 @@ static inline void large_cache_count_operation(struct large_cache *cache)
         release_tick();
 }
 
-/* Whether a cached span of `cached` pages serves a request of `pages`: at least as
- * long, and longer by at most an eighth. One unsigned compare: a shorter span's
- * difference wraps around to a huge number. */
-static inline bool large_cache_fits(size_t cached, size_t pages)
-{
-    return cached - pages <= pages / 8;
-}
-
 /* The newest cached span when it fits a request of `pages` pages, or NULL: a program
  * that frees and allocates one block over and over finds it there, and pays neither
  * a scan nor a shift of the others. */
@@ -79,7 +71,7 @@ static inline struct span *large_cache_take_newest(struct large_cache *cache, si
     unsigned count = cache->count;
     if (likely(count)) {
         struct span *newest = cache->spans[count - 1];
-        if (likely(large_cache_fits(newest->pages, pages))) {
+        if (likely(large_block_fits(newest->pages, pages))) {
             cache->count = count - 1;
             cache->bytes -= newest->pages << PAGE_SHIFT;
             return newest;

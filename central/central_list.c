@@ -193,6 +193,14 @@ static COLD void report_bad_free(struct central_list *list, void *object, const 
     pagoda_fatal("free(): %s %p", why, object);
 }
 
+/* Whether a span's objects are all free and it goes to the page heap. With poison it
+ * stays with its class, so that a write after free is caught, naming the object, when
+ * the object is reused. */
+static bool span_leaves_class(const struct span *span)
+{
+    return span->free_count == span->object_count && !pagoda_debug.poison;
+}
+
 /* A span whose objects are all free, on no list, leaves its class for the page heap. */
 static void span_return_to_page_heap(struct central_list *list, struct span *span)
 {
@@ -233,9 +241,7 @@ static void span_give_back(struct central_list *list, void *object, int fill)
         span_list_remove(&list->partial, span);
         span_list_push(&list->partial, span);
     }
-    /* With poison, a span whose objects are all free stays with its class, so that a
-     * write after free is caught, naming the object, when the object is reused. */
-    if (span->free_count == span->object_count && !pagoda_debug.poison) {
+    if (span_leaves_class(span)) {
         span_list_remove(&list->partial, span);
         span_return_to_page_heap(list, span);
     }
@@ -369,7 +375,7 @@ void central_give_up_span(unsigned size_class, struct span **own)
     }
     __atomic_store_n(own, NULL, __ATOMIC_RELAXED);
     span->owned = 0;
-    if (span->free_count == span->object_count && !pagoda_debug.poison)
+    if (span_leaves_class(span))
         span_return_to_page_heap(list, span);
     else if (span->free_count)
         span_list_push(&list->partial, span);

@@ -34,7 +34,7 @@ struct span *large_spare_take(size_t pages)
     if (!span)
         return NULL;
     __atomic_store_n(&spare_used, 1, __ATOMIC_RELAXED);
-    if (span->pages >= pages && span->pages - pages <= pages / 8)
+    if (large_block_fits(span->pages, pages))
         return span;
     page_heap_free(span);
     release_tick();                 /* for the freed spare (release.c) */

@@ -34,6 +34,8 @@
 #include "allocator/common.h"
 #include "allocator/size_class_gen.h"
 
+#include <stdbool.h>
+
 enum span_dirt {
     DIRT_PREFIX = 0,
     DIRT_BITS,
@@ -88,6 +90,15 @@ static inline void *span_start(const struct span *span)
 static inline uintptr_t span_last_page(const struct span *span)
 {
     return span->first_page + span->pages - 1;
+}
+
+/* Whether a kept block of `block_pages` pages serves a request of `pages`: at least as
+ * long, and longer by at most an eighth (the rule of the thread's large caches and of
+ * the spare). One unsigned compare: a shorter block's difference wraps around to a
+ * huge number. */
+static inline bool large_block_fits(size_t block_pages, size_t pages)
+{
+    return block_pages - pages <= pages / 8;
 }
 
 /* A doubly linked list of spans, with head and tail. */
