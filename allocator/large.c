@@ -94,7 +94,7 @@ static void clear_reused(struct span *span, struct thread_cache *cache)
  * thread's large cache when it fits, with nothing to zero, align or guard; the rest
  * is large_alloc's. The hit limit (large_cache.h) also keeps pages_for from
  * overflowing. */
-void *large_malloc(size_t size)
+HOT_PATH void *large_malloc(size_t size)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
     if (likely(size <= cache->hit_limit)) {
@@ -199,7 +199,7 @@ static NOINLINE void large_free_slow(struct span *span)
 }
 
 /* The hit path: the span goes into this thread's large cache. */
-void large_free(struct span *span)
+HOT_PATH void large_free(struct span *span)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
     if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit))

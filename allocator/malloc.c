@@ -25,17 +25,27 @@
 
 size_t malloc_fast_path_limit;
 
-NOINLINE void *malloc_slow_path(size_t size)
+HOT_PATH NOINLINE void *malloc_slow_path(size_t size)
 {
     pagoda_ensure_initialized();
     return large_malloc(size);
 }
 
-/* The list was empty, or the size has no class: it is above the active table, or
- * start-up has not run (the table is all 0 until then). */
-NOINLINE void *malloc_miss(size_t size)
+/* The process's first allocation (or one racing with start-up): until start-up has
+ * filled the lookup table, it reads 0 for every size. */
+static NOINLINE void *malloc_at_start(size_t size)
 {
-    pagoda_ensure_initialized();
+    pagoda_initialize();
+    return malloc_inline(size);
+}
+
+/* The list was empty, or the size has no class: it is above the active table, or
+ * start-up has not run. Each way out is a tail call, so that a large object's path
+ * through here sets up no stack frame. */
+HOT_PATH NOINLINE void *malloc_miss(size_t size)
+{
+    if (unlikely(!__atomic_load_n(&pagoda_initialized, __ATOMIC_ACQUIRE)))
+        return malloc_at_start(size);
     unsigned size_class = size_class_of(size);
     if (!size_class)
         return large_malloc(size);
@@ -53,14 +63,14 @@ static NOINLINE void *calloc_slow_path(size_t total)
     return p;
 }
 
-EXPORT void *pagoda_malloc(size_t size)
+HOT_PATH EXPORT void *pagoda_malloc(size_t size)
 {
     return malloc_inline(size);
 }
 
 /* Frees what the hit path does not: NULL, large objects, invalid pointers. (errno is
  * left alone: large_free keeps it, as free must.) */
-NOINLINE void free_slow_path(void *p)
+HOT_PATH NOINLINE void free_slow_path(void *p)
 {
     if (!p)
         return;
@@ -73,7 +83,7 @@ NOINLINE void free_slow_path(void *p)
 /* The class byte goes straight to the thread cache, even when it is 0 (not a small
  * object): list 0 never has room, so class 0 costs no test here and ends in
  * thread_cache_free_overflow, which hands the pointer to free_slow_path. */
-EXPORT void pagoda_free(void *p)
+HOT_PATH EXPORT void pagoda_free(void *p)
 {
     thread_cache_free(p, pagemap_size_class(p));
 }
@@ -96,7 +106,7 @@ EXPORT void pagoda_cfree(void *p)
     pagoda_free(p);
 }
 
-EXPORT void *pagoda_calloc(size_t count, size_t size)
+HOT_PATH EXPORT void *pagoda_calloc(size_t count, size_t size)
 {
     size_t total;
     if (unlikely(__builtin_mul_overflow(count, size, &total))) {

@@ -36,7 +36,7 @@ static void *move_object(void *p, size_t old_size, size_t size)
     return fresh;
 }
 
-EXPORT void *pagoda_realloc(void *p, size_t size)
+HOT_PATH EXPORT void *pagoda_realloc(void *p, size_t size)
 {
     if (!p)
         return malloc_inline(size);

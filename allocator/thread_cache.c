@@ -414,7 +414,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
  * room is its owner's alone and goes up by one; a static cache's may be taken from
  * by several threads at once and goes back to 0. Both ways on are tail calls, so that
  * a large object's free sets up no frame here. */
-NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
+HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
 {
     if (hit_cache->owner_slot)
         hit_cache->room[size_class]++;
