@@ -90,21 +90,6 @@ static void clear_reused(struct span *span, struct thread_cache *cache)
         clear_spare(span);
 }
 
-/* malloc's request above every class (pagoda has started): the newest span in the
- * thread's large cache when it fits, with nothing to zero, align or guard; the rest
- * is large_alloc's. The hit limit (large_cache.h) also keeps pages_for from
- * overflowing. */
-HOT_PATH void *large_malloc(size_t size)
-{
-    struct large_cache *cache = &thread_cache_of_this_thread()->large;
-    if (likely(size <= cache->hit_limit)) {
-        struct span *span = large_cache_take_newest(cache, pages_for(size));
-        if (likely(span))
-            return span_start(span);
-    }
-    return large_alloc(size, 0, false);     /* it tries the other cached spans */
-}
-
 void *large_alloc(size_t size, size_t alignment, bool zero)
 {
     pagoda_ensure_initialized();
@@ -172,7 +157,7 @@ void report_invalid_pointer(const char *function, const void *p)
  * without a real cache yet (or asked to drain it), the debug mode. free() must not
  * change errno: nothing here makes a system call that could, but the debug mode's
  * mprotect (release_tick keeps errno itself). */
-static NOINLINE void large_free_slow(struct span *span)
+NOINLINE void large_free_slow(struct span *span)
 {
     if (!pagoda_debug.enabled) {
         if (fits_thread_caches(span->pages)) {
@@ -196,16 +181,6 @@ static NOINLINE void large_free_slow(struct span *span)
         memset(span_start(span), DEBUG_FREED_BYTE, large_usable_size(span));
     page_heap_free(span);
     release_tick();
-}
-
-/* The hit path: the span goes into this thread's large cache. */
-HOT_PATH void large_free(struct span *span)
-{
-    struct large_cache *cache = &thread_cache_of_this_thread()->large;
-    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit))
-        large_cache_put(cache, span);
-    else
-        large_free_slow(span);
 }
 
 /* Growth in place takes half as many pages again as the block had, where they are

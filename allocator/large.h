@@ -6,6 +6,7 @@
 #define PAGODA_LARGE_H
 
 #include "allocator/debug.h"
+#include "allocator/thread_cache.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
 
@@ -15,9 +16,21 @@
  * pages are always page-aligned); zeroed when `zero`. NULL + ENOMEM on failure. */
 void *large_alloc(size_t size, size_t alignment, bool zero);
 
-/* large_alloc(size, 0, false) for malloc, once pagoda has started: its cache hit
- * path. */
-void *large_malloc(size_t size);
+/* large_alloc(size, 0, false) for malloc, once pagoda has started: the newest span
+ * in the thread's large cache when it fits, with nothing to zero, align or guard; the
+ * rest is large_alloc's, which tries the other cached spans. The hit limit
+ * (large_cache.h) also keeps pages_for from overflowing. Inline, so that malloc's
+ * miss reaches the cache without one more jump. */
+static ALWAYS_INLINE void *large_malloc(size_t size)
+{
+    struct large_cache *cache = &thread_cache_of_this_thread()->large;
+    if (likely(size <= cache->hit_limit)) {
+        struct span *span = large_cache_take_newest(cache, pages_for(size));
+        if (likely(span))
+            return span_start(span);
+    }
+    return large_alloc(size, 0, false);
+}
 
 /* A large object of at least size bytes placed where it has room to grow in place:
  * for realloc. NULL + ENOMEM on failure. */
@@ -43,7 +56,19 @@ static inline size_t large_usable_size(const struct span *span)
     return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
 }
 
-void large_free(struct span *span);
+/* Everything large_free's hit path leaves (large.c). */
+void large_free_slow(struct span *span);
+
+/* Frees a large object's span. The hit path puts it into this thread's large cache;
+ * inline, so that free's way to it (free_slow_path) ends here, without one more jump. */
+static ALWAYS_INLINE void large_free(struct span *span)
+{
+    struct large_cache *cache = &thread_cache_of_this_thread()->large;
+    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit))
+        large_cache_put(cache, span);
+    else
+        large_free_slow(span);
+}
 
 /* Resizes in place when it can: shrinking always (freeing the tail only when the
  * object needs less than half the block), growing when the following pages are free (with
