@@ -40,16 +40,17 @@ static NOINLINE void *malloc_at_start(size_t size)
 }
 
 /* The list was empty, or the size has no class: it is above the active table, or
- * start-up has not run. Each way out is a tail call, so that a large object's path
- * through here sets up no stack frame. */
+ * start-up has not run. Once started, a size below the small limit has a class whose
+ * list the hit path has just found empty, so it goes straight to the list's slow
+ * path. Each way out is a tail call, so that a large object's path through here
+ * (large_malloc's hit path, inline) sets up no stack frame. */
 HOT_PATH NOINLINE void *malloc_miss(size_t size)
 {
     if (unlikely(!__atomic_load_n(&pagoda_initialized, __ATOMIC_ACQUIRE)))
         return malloc_at_start(size);
-    unsigned size_class = size_class_of(size);
-    if (!size_class)
+    if (size >= size_class_small_limit)
         return large_malloc(size);
-    return thread_cache_alloc(size_class);
+    return thread_cache_alloc_miss(size_class_of(size));
 }
 
 static NOINLINE void *calloc_slow_path(size_t total)
