@@ -60,7 +60,8 @@ static inline size_t large_usable_size(const struct span *span)
 void large_free_slow(struct span *span);
 
 /* Frees a large object's span. The hit path puts it into this thread's large cache;
- * inline, so that free's way to it (free_slow_path) ends here, without one more jump. */
+ * inline, so that free's way to it (free_large_object) ends here, without one more
+ * jump. */
 static ALWAYS_INLINE void large_free(struct span *span)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;

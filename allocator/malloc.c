@@ -69,16 +69,23 @@ HOT_PATH EXPORT void *pagoda_malloc(size_t size)
     return malloc_inline(size);
 }
 
-/* Frees what the hit path does not: NULL, large objects, invalid pointers. (errno is
- * left alone: large_free keeps it, as free must.) */
+/* free() of a pointer whose class byte is 0: NULL, or none of pagoda's objects (a
+ * large object's first page has SIZE_CLASS_LARGE_HEAD). */
 HOT_PATH NOINLINE void free_slow_path(void *p)
 {
-    if (!p)
-        return;
-    struct span *span = large_span_of(p);
-    if (unlikely(!span))
+    if (p)
         report_invalid_pointer("free", p);
-    large_free(span);
+}
+
+/* free() of a large object: its page's class byte is SIZE_CLASS_LARGE_HEAD, so the
+ * page is the first of an in-use large span, and only an address inside it but past
+ * its start is still to refuse. (errno is left alone: large_free keeps it, as free
+ * must.) */
+HOT_PATH NOINLINE void free_large_object(void *p)
+{
+    if (unlikely((uintptr_t)p & PAGE_MASK))
+        report_invalid_pointer("free", p);
+    large_free(pagemap_heap_span(page_of(p)));
 }
 
 /* The class byte goes straight to the thread cache, even when it is 0 (not a small
@@ -128,7 +135,7 @@ EXPORT size_t pagoda_malloc_usable_size(void *p)
     if (!p)
         return 0;
     unsigned size_class = pagemap_size_class(p);
-    if (size_class)
+    if (size_class_is_small(size_class))
         return size_class_table[size_class].size;
     struct span *span = large_span_of(p);
     if (!span)

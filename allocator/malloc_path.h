@@ -28,8 +28,10 @@ void *malloc_slow_path(size_t size);
 /* A request of a small size that found its list empty, or of a size with no class. */
 void *malloc_miss(size_t size);
 
-/* free() of what is not a small object: NULL, a large object, or an invalid pointer. */
+/* free() of what is not a small object: NULL or an invalid pointer (free_slow_path),
+ * a large object (free_large_object). */
 void free_slow_path(void *p);
+void free_large_object(void *p);
 
 /* The hit path proper: the class from the table and an object from this thread's
  * list (thread_cache.h describes the lists). On a miss the size, still in its

@@ -45,7 +45,7 @@ HOT_PATH EXPORT void *pagoda_realloc(void *p, size_t size)
         return NULL;
     }
     unsigned size_class = pagemap_size_class(p);
-    if (size_class) {
+    if (size_class_is_small(size_class)) {
         size_t usable = size_class_table[size_class].size;
         if (size <= usable && (size >= usable / 2 || size_class_of(size) == size_class))
             return p;

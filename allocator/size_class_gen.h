@@ -32,6 +32,9 @@
 #include <stdint.h>
 
 #define SIZE_CLASS_MAX_COUNT   254      /* class ids are one byte; 0 means "not small" */
+/* The one byte value that is no class: the class map's byte for the first page of a
+ * large object (class_map.h), which sends free() to the large objects' path. */
+#define SIZE_CLASS_LARGE_HEAD  255
 #define SIZE_CLASS_MAX_OBJECTS 1024     /* bounds the per-span free bitmap */
 #define SIZE_CLASS_MAX_SMALL_LIMIT (256 * 1024)
 

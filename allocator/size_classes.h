@@ -18,6 +18,8 @@
 #include "allocator/common.h"
 #include "allocator/size_class_gen.h"
 
+#include <stdbool.h>
+
 #define SIZE_LOOKUP_ENTRIES (SIZE_CLASS_MAX_SMALL_LIMIT / 8 + 1)
 
 /* What the tiers need to know of a class, all derived at start-up. */
@@ -64,6 +66,13 @@ static ALWAYS_INLINE unsigned size_class_of(size_t size)
 static inline unsigned size_class_aligned_to(unsigned size_class, size_t alignment)
 {
     return size_class_aligned[size_class][__builtin_ctzl(alignment) - ALIGNED_SHIFT_MIN];
+}
+
+/* Whether a byte from the class map names a size class: neither 0 (no small object)
+ * nor SIZE_CLASS_LARGE_HEAD. One unsigned compare. */
+static inline bool size_class_is_small(unsigned class_byte)
+{
+    return class_byte - 1 < SIZE_CLASS_MAX_COUNT;
 }
 
 /* The object's index within its span, from its byte offset. */

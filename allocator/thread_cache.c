@@ -412,12 +412,17 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
 
 /* First gives back the one the hit path took from hit_cache's room: a real cache's
  * room is its owner's alone and goes up by one; a static cache's may be taken from
- * by several threads at once and goes back to 0, as list 0's always does (it never
- * has room, in any cache). Both ways on are tail calls, so that a large object's free
- * sets up no frame here. */
+ * by several threads at once and goes back to 0, as the room of class bytes 0 and
+ * SIZE_CLASS_LARGE_HEAD always does (no cache ever has room there). Every way on is a
+ * tail call, so that a large object's free sets up no frame here. */
 HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
 {
-    if (size_class == 0) {          /* not a small object (see pagoda_free) */
+    if (size_class == SIZE_CLASS_LARGE_HEAD) {
+        __atomic_store_n(&hit_cache->room[SIZE_CLASS_LARGE_HEAD], 0, __ATOMIC_RELAXED);
+        free_large_object(object);
+        return;
+    }
+    if (size_class == 0) {          /* NULL, or not an object (see pagoda_free) */
         __atomic_store_n(&hit_cache->room[0], 0, __ATOMIC_RELAXED);
         free_slow_path(object);
         return;

@@ -27,7 +27,9 @@
  * Invariants for a real cache, outside free's hit path: room[c] + (objects chained
  * from head[c]) == max_length[c] <= the class's cache_limit; class 0 (not a small
  * object) has no head and no room, so a free that finds class 0 in the pagemap lands
- * in the slow path. Only the owning thread writes a real cache's lists.
+ * in the slow path, and neither has SIZE_CLASS_LARGE_HEAD (only its room exists), so
+ * a free of a large object lands in the large objects' path. Only the owning thread
+ * writes a real cache's lists.
  */
 #ifndef PAGODA_THREAD_CACHE_H
 #define PAGODA_THREAD_CACHE_H
@@ -38,7 +40,7 @@
 struct thread_cache {
     /* The hit path's part. */
     void *head[SIZE_CLASS_MAX_COUNT + 1];          /* indexed by class id */
-    int32_t room[SIZE_CLASS_MAX_COUNT + 1];
+    int32_t room[SIZE_CLASS_LARGE_HEAD + 1];       /* and by a large object's class byte */
     /* Below: touched only by slow paths. */
     uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
     uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */

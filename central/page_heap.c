@@ -293,8 +293,10 @@ static void free_in_use_span(struct span *span, uint64_t now)
     if (span->state == SPAN_SMALL) {
         pagemap_set_size_class_range(span->first_page, span->pages, 0);
         bitmap_recycle(span);
-    } else
+    } else {
         large_in_use_pages -= span->pages;
+        pagemap_set_size_class_range(span->first_page, 1, 0);
+    }
     set_wholly_dirty(span);           /* the program may have written any page of it */
     free_dirty_pages += span->pages;
     insert_coalesced(span);
@@ -390,6 +392,7 @@ static void publish(struct span *span, unsigned size_class)
         span->state = SPAN_LARGE;
         span->size_class = 0;
         large_in_use_pages += span->pages;
+        pagemap_set_size_class_range(span->first_page, 1, SIZE_CLASS_LARGE_HEAD);
     }
 }
 

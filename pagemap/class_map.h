@@ -20,7 +20,9 @@
  * resident memory per process; 1,024 of 64 MiB about 32 KiB.
  *
  * Invariant (kept by the page heap, under its lock): a page's byte is non-zero exactly
- * when the page lies in an in-use span of small objects, and is then that span's class.
+ * when the page lies in an in-use span of small objects, and is then that span's class,
+ * or when it is the first page of an in-use large span (one handed out, kept in a
+ * thread's large cache or kept as the spare), and is then SIZE_CLASS_LARGE_HEAD.
  */
 #ifndef PAGODA_CLASS_MAP_H
 #define PAGODA_CLASS_MAP_H

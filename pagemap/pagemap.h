@@ -73,6 +73,14 @@ static inline struct span *pagemap_span(uintptr_t page)
     return __atomic_load_n(&leaf->span[page & (PAGEMAP_LEAF_PAGES - 1)], __ATOMIC_ACQUIRE);
 }
 
+/* pagemap_span for a page that lies in the heap, as one with a non-zero class byte
+ * does (class_map.h): its leaf exists, so there is neither a bound nor a leaf test. */
+static ALWAYS_INLINE struct span *pagemap_heap_span(uintptr_t page)
+{
+    struct pagemap_leaf *leaf = __atomic_load_n(&pagemap_root[page >> PAGEMAP_LEAF_BITS], __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&leaf->span[page & (PAGEMAP_LEAF_PAGES - 1)], __ATOMIC_ACQUIRE);
+}
+
 /* Makes sure leaves exist for pages [first, first + count). Returns false when the OS
  * refuses memory for a leaf. Callers hold the page-heap lock. */
 bool pagemap_ensure(uintptr_t first, size_t count);

@@ -76,6 +76,24 @@ START_TEST(test_free_of_a_foreign_mmap_aborts_with_invalid_pointer)
 }
 END_TEST
 
+/* free() knows a large object by the class byte of its first page: an address inside
+ * that page past its start, or inside its last page, is still refused. */
+enum { INTERIOR_TEST_SIZE = 256 * 1024 };
+static const size_t large_interior_offsets[] = { 16, INTERIOR_TEST_SIZE - 4096 + 16 };
+
+START_TEST(test_free_inside_a_large_object_aborts_with_invalid_pointer)
+{
+    char *large = malloc(INTERIOR_TEST_SIZE);
+    ck_assert_ptr_nonnull(large);
+    char *inside = large + large_interior_offsets[_i];
+    struct child_result r;
+    run_in_child(free_the_argument, inside, 10, &r);
+    free(large);
+    assert_aborted(&r, "free inside a large object");
+    assert_invalid_pointer_report(&r, inside);
+}
+END_TEST
+
 static void free_twice(void *ptr)
 {
     void *volatile p = ptr;   /* keeps gcc from diagnosing the deliberate misuse */
@@ -98,6 +116,32 @@ START_TEST(test_double_free_of_a_large_object_aborts)
     free(large);
     assert_aborted(&r, size == 1 * MiB ? "double free of a 1 MiB object" : "double free of a 16 MiB object");
     assert_message_names_pointer(&r, large);
+}
+END_TEST
+
+/* The 16 MiB object becomes the spare, and the 32 MiB one freed after it displaces it
+ * into the page heap, which clears its first page's class byte: the second free of the
+ * 16 MiB object then finds neither a cached block nor the spare, but free pages. */
+static void free_displaced_spare_twice(void *arg)
+{
+    void *const *blocks = arg;
+    void *volatile first = blocks[0];
+    free(first);
+    free(blocks[1]);
+    free(first);
+}
+
+START_TEST(test_double_free_of_a_large_object_back_in_the_page_heap_aborts)
+{
+    void *blocks[2] = { malloc(16 * MiB), malloc(32 * MiB) };
+    ck_assert_ptr_nonnull(blocks[0]);
+    ck_assert_ptr_nonnull(blocks[1]);
+    struct child_result r;
+    run_in_child(free_displaced_spare_twice, blocks, 10, &r);
+    free(blocks[0]);
+    free(blocks[1]);
+    assert_aborted(&r, "double free of a 16 MiB object the page heap took back");
+    assert_message_names_pointer(&r, blocks[0]);
 }
 END_TEST
 
@@ -143,12 +187,15 @@ static Suite *invalid_suite(void)
     TCase *invalid = tcase_create("invalid_pointer");
     tcase_add_test(invalid, test_free_of_a_stack_address_aborts_with_invalid_pointer);
     tcase_add_test(invalid, test_free_of_a_foreign_mmap_aborts_with_invalid_pointer);
+    tcase_add_loop_test(invalid, test_free_inside_a_large_object_aborts_with_invalid_pointer, 0,
+                        (int)(sizeof large_interior_offsets / sizeof large_interior_offsets[0]));
     suite_add_tcase(s, invalid);
 
     TCase *twice = tcase_create("double_free");
     tcase_set_timeout(twice, 30);
     tcase_add_loop_test(twice, test_double_free_of_a_large_object_aborts, 0,
                         (int)(sizeof large_double_free_sizes / sizeof large_double_free_sizes[0]));
+    tcase_add_test(twice, test_double_free_of_a_large_object_back_in_the_page_heap_aborts);
     tcase_add_test(twice, test_double_free_of_a_small_object_aborts_once_flushed);
     suite_add_tcase(s, twice);
 

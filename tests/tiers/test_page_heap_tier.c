@@ -103,12 +103,36 @@ START_TEST(test_large_spans_of_various_lengths_map_their_first_and_last_pages)
         struct span *span = spans[i];
         ck_assert(pagemap_span(span->first_page) == span);
         ck_assert(pagemap_span(span_last_page(span)) == span);
-        ck_assert_uint_eq(pagemap_size_class(span_start(span)), 0);
-        ck_assert_uint_eq(pagemap_size_class(page_address(span_last_page(span))), 0);
+        ck_assert_uint_eq(pagemap_size_class(span_start(span)), SIZE_CLASS_LARGE_HEAD);
+        if (span->pages > 1)
+            ck_assert_uint_eq(pagemap_size_class(page_address(span_last_page(span))), 0);
         for (int j = 0; j < i; j++)
             ck_assert_msg(span_last_page(span) < spans[j]->first_page ||
                           span_last_page(spans[j]) < span->first_page,
                           "spans of %zu and %zu pages overlap", lengths[i], lengths[j]);
+    }
+}
+END_TEST
+
+/* free() tells a large object by its first page's class byte (class_map.h): set by
+ * every way of handing a large span out, kept while the span shrinks, and cleared
+ * when the page heap has the span back. */
+START_TEST(test_a_large_span_marks_its_first_page_until_freed)
+{
+    struct span *spans[] = { alloc_large(5), page_heap_alloc_aligned(3, 16),
+                             page_heap_alloc_for_growth(4) };
+    for (int i = 0; i < 3; i++) {
+        struct span *span = spans[i];
+        ck_assert_ptr_nonnull(span);
+        uintptr_t first = span->first_page;
+        ck_assert_uint_eq(pagemap_size_class(page_address(first)), SIZE_CLASS_LARGE_HEAD);
+        for (uintptr_t page = first + 1; page <= span_last_page(span); page++)
+            ck_assert_uint_eq(pagemap_size_class(page_address(page)), 0);
+        page_heap_shrink(span, 1);
+        ck_assert_uint_eq(pagemap_size_class(page_address(first)), SIZE_CLASS_LARGE_HEAD);
+        page_heap_free(span);
+        ck_assert_uint_eq(pagemap_size_class(page_address(first)), 0);
+        check_accounting(0);
     }
 }
 END_TEST
@@ -487,6 +511,7 @@ Suite *tier_suite(void)
     TCase *spans = tcase_create("spans");
     tcase_add_checked_fixture(spans, setup, NULL);
     tcase_add_test(spans, test_large_spans_of_various_lengths_map_their_first_and_last_pages);
+    tcase_add_test(spans, test_a_large_span_marks_its_first_page_until_freed);
     tcase_add_test(spans, test_small_spans_map_every_page_with_their_class);
     tcase_add_test(spans, test_freed_neighbours_coalesce_into_one_span);
     tcase_add_test(spans, test_freeing_the_middle_span_joins_both_neighbours);
