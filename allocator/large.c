@@ -90,6 +90,14 @@ static void clear_reused(struct span *span, struct thread_cache *cache)
         clear_spare(span);
 }
 
+NOINLINE void *large_malloc_miss(size_t size)
+{
+    pagoda_ensure_initialized();
+    if (size < size_class_small_limit)
+        return thread_cache_alloc_miss(size_class_of(size));
+    return large_alloc(size, 0, false);     /* it tries the other cached spans */
+}
+
 void *large_alloc(size_t size, size_t alignment, bool zero)
 {
     pagoda_ensure_initialized();

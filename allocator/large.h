@@ -16,11 +16,15 @@
  * pages are always page-aligned); zeroed when `zero`. NULL + ENOMEM on failure. */
 void *large_alloc(size_t size, size_t alignment, bool zero);
 
-/* large_alloc(size, 0, false) for malloc, once pagoda has started: the newest span
- * in the thread's large cache when it fits, with nothing to zero, align or guard; the
- * rest is large_alloc's, which tries the other cached spans. The hit limit
- * (large_cache.h) also keeps pages_for from overflowing. Inline, so that malloc's
- * miss reaches the cache without one more jump. */
+/* What large_malloc's hit path leaves (large.c): it starts pagoda if need be and
+ * sends a small size (one before start-up, or any in the debug mode) to its list. */
+void *large_malloc_miss(size_t size);
+
+/* malloc of a size malloc's hit path has no list for: the newest span in the thread's
+ * large cache when it fits, with nothing to zero, align or guard; the rest is
+ * large_malloc_miss's. The hit limit (large_cache.h) is 0 in the static caches, the
+ * only ones a thread has before start-up, and also keeps pages_for from overflowing.
+ * Inline, so that malloc's miss reaches the cache without one more jump. */
 static ALWAYS_INLINE void *large_malloc(size_t size)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
@@ -29,7 +33,7 @@ static ALWAYS_INLINE void *large_malloc(size_t size)
         if (likely(span))
             return span_start(span);
     }
-    return large_alloc(size, 0, false);
+    return large_malloc_miss(size);
 }
 
 /* A large object of at least size bytes placed where it has room to grow in place:

@@ -25,32 +25,24 @@
 
 size_t malloc_fast_path_limit;
 
+/* Requests above every small size. Before start-up the thread's cache is a static one,
+ * whose hit limit of 0 sends the request to large_malloc_miss, which starts pagoda. */
 HOT_PATH NOINLINE void *malloc_slow_path(size_t size)
 {
-    pagoda_ensure_initialized();
     return large_malloc(size);
 }
 
-/* The process's first allocation (or one racing with start-up): until start-up has
- * filled the lookup table, it reads 0 for every size. */
-static NOINLINE void *malloc_at_start(size_t size)
-{
-    pagoda_initialize();
-    return malloc_inline(size);
-}
-
-/* The list was empty, or the size has no class: it is above the active table, or
- * start-up has not run. Once started, a size below the small limit has a class whose
- * list the hit path has just found empty, so it goes straight to the list's slow
- * path. Each way out is a tail call, so that a large object's path through here
+/* The list was empty, or the size has no class. Below the fast-path limit (set at the
+ * end of start-up, 0 in the debug mode) a size has a class whose list the hit path has
+ * just found empty: the list's slow path. Everything else is a large request, or a
+ * small one before start-up or in the debug mode, which large_malloc_miss tells apart.
+ * Each way out is a tail call, so that a large object's path through here
  * (large_malloc's hit path, inline) sets up no stack frame. */
 HOT_PATH NOINLINE void *malloc_miss(size_t size)
 {
-    if (unlikely(!__atomic_load_n(&pagoda_initialized, __ATOMIC_ACQUIRE)))
-        return malloc_at_start(size);
-    if (size >= size_class_small_limit)
-        return large_malloc(size);
-    return thread_cache_alloc_miss(size_class_of(size));
+    if (likely(size < malloc_fast_limit()))
+        return thread_cache_alloc_miss(size_class_of(size));
+    return large_malloc(size);
 }
 
 static NOINLINE void *calloc_slow_path(size_t total)

@@ -4,9 +4,9 @@
  * malloc compares the size with a constant, the largest small limit any tuning can
  * set, and takes the class from the lookup table, which holds 0 for every size above
  * the active table's largest class (and everywhere before start-up). Class 0 has no
- * list, so such a request misses into thread_cache_alloc_miss, which sends it to the
- * page heap. Nothing on the hit path reads a variable limit: start-up, the debug
- * mode and tuning all act through the table and the lists.
+ * list, so such a request misses into malloc_miss, which sends it to the large
+ * objects' path (large.h). Nothing on the hit path reads a variable limit: start-up,
+ * the debug mode and tuning all act through the table and the lists.
  */
 #ifndef PAGODA_MALLOC_PATH_H
 #define PAGODA_MALLOC_PATH_H
