@@ -161,6 +161,11 @@ void report_invalid_pointer(const char *function, const void *p)
     pagoda_fatal("%s(): invalid pointer %p", function, p);
 }
 
+void report_invalid_free(const void *p)
+{
+    report_invalid_pointer("free", p);
+}
+
 /* Everything large_free's hit path leaves: a span over the hit limit, a thread
  * without a real cache yet (or asked to drain it), the debug mode. free() must not
  * change errno: nothing here makes a system call that could, but the debug mode's

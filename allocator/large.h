@@ -53,6 +53,9 @@ static inline struct span *large_span_of(const void *p)
 
 /* Stops the process with a message naming p, which is no object of pagoda's. */
 void report_invalid_pointer(const char *function, const void *p) __attribute__((noreturn, cold));
+/* report_invalid_pointer("free", p), declared as if it returned, for the reason
+ * large_cache_report_double_free is (large_cache.h). */
+void report_invalid_free(const void *p) __attribute__((cold));
 
 /* The object's usable bytes: the span, less its guard page in the debug mode. */
 static inline size_t large_usable_size(const struct span *span)

@@ -49,7 +49,10 @@ struct large_cache {
 /* Slow halves of take and put, below; put's is given a span not in the cache. */
 struct span *large_cache_take_other(struct large_cache *cache, size_t pages);
 void large_cache_put_slow(struct large_cache *cache, struct span *span);
-void large_cache_report_double_free(const struct span *span) __attribute__((noreturn, cold));
+/* Stops the process: span was freed twice. It never returns, but is declared as if it
+ * could, so that large_cache_put's call to it is a jump and free's large path needs no
+ * stack frame (a call to a noreturn function is a call, made with the stack aligned). */
+void large_cache_report_double_free(const struct span *span) __attribute__((cold));
 
 #define LARGE_CACHE_TICK_PERIOD 64
 
@@ -99,9 +102,12 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
 static inline void large_cache_put(struct large_cache *cache, struct span *span)
 {
     unsigned count = cache->count;
-    for (unsigned i = 0; i < count; i++)
-        if (unlikely(cache->spans[i] == span))
+    for (unsigned i = 0; i < count; i++) {
+        if (unlikely(cache->spans[i] == span)) {
             large_cache_report_double_free(span);
+            return;
+        }
+    }
     size_t needed = cache->bytes + (span->pages << PAGE_SHIFT);
     if (unlikely(count == LARGE_CACHE_SLOTS || needed > cache->reserved)) {
         large_cache_put_slow(cache, span);

@@ -75,8 +75,10 @@ HOT_PATH NOINLINE void free_slow_path(void *p)
  * must.) */
 HOT_PATH NOINLINE void free_large_object(void *p)
 {
-    if (unlikely((uintptr_t)p & PAGE_MASK))
-        report_invalid_pointer("free", p);
+    if (unlikely((uintptr_t)p & PAGE_MASK)) {
+        report_invalid_free(p);
+        return;
+    }
     large_free(pagemap_heap_span(page_of(p)));
 }
 
