@@ -415,7 +415,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
  * by several threads at once and goes back to 0, as the room of class bytes 0 and
  * SIZE_CLASS_LARGE_HEAD always does (no cache ever has room there). Every way on is a
  * tail call, so that a large object's free sets up no frame here. */
-HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, struct thread_cache *hit_cache, size_t size_class)
+HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, size_t size_class, struct thread_cache *hit_cache)
 {
     if (size_class == SIZE_CLASS_LARGE_HEAD) {
         __atomic_store_n(&hit_cache->room[SIZE_CLASS_LARGE_HEAD], 0, __ATOMIC_RELAXED);

@@ -111,7 +111,7 @@ static ALWAYS_INLINE bool thread_cache_room_take(struct thread_cache *cache, siz
 
 /* The slow path of a free that found no room: in thread_cache.c. `cache` is the cache
  * whose room the hit path took one from (thread_cache_free_overflow gives it back). */
-void thread_cache_free_overflow(void *object, struct thread_cache *cache, size_t size_class);
+void thread_cache_free_overflow(void *object, size_t size_class, struct thread_cache *cache);
 
 /* free's hit path: the object goes on this thread's list if the list has room.
  * Freeing the object that heads the list again — the common double free — would
@@ -122,7 +122,7 @@ static ALWAYS_INLINE void thread_cache_free(void *object, size_t size_class)
 {
     struct thread_cache *cache = thread_cache_of_this_thread();
     if (unlikely(thread_cache_room_take(cache, size_class))) {
-        thread_cache_free_overflow(object, cache, size_class);
+        thread_cache_free_overflow(object, size_class, cache);
         return;
     }
     void *head = cache->head[size_class];
