@@ -37,8 +37,8 @@
 /* The functions a hit path runs through (the entry points, and the large objects' hit
  * paths behind them) share one section, which GNU ld lays out in one piece, each from
  * the start of a cache line: a malloc+free pair then runs from a few whole lines in one
- * page of code instead of from lines spread over the library's text. For a 64 KiB pair
- * that was worth 15-20 % (docs/benchmarks.md). */
+ * page of code instead of from lines spread over the library's text (for a 64 KiB
+ * pair, a sixth of its time: docs/benchmarks.md). */
 #define HOT_PATH      __attribute__((section(".text.hot"), aligned(CACHE_LINE_SIZE)))
 
 /* Makes the declared function another name of `target` (same translation unit): how

@@ -9,8 +9,9 @@
  *              n larger → a span of whole pages from the page heap.
  *   free(p):   class = pagemap class byte of p's page (lock free) → thread cache
  *              list push (hit path) → when the list is full, a batch back to the central
- *              list; class 0 → a large object's span back to the page heap, or an
- *              invalid pointer, reported.
+ *              list; byte SIZE_CLASS_LARGE_HEAD → a large object's span into the
+ *              thread's large cache (or the page heap); byte 0 → NULL, or an invalid
+ *              pointer, reported.
  */
 #include "allocator/malloc_path.h"
 
@@ -82,9 +83,10 @@ HOT_PATH NOINLINE void free_large_object(void *p)
     large_free(pagemap_heap_span(page_of(p)));
 }
 
-/* The class byte goes straight to the thread cache, even when it is 0 (not a small
- * object): list 0 never has room, so class 0 costs no test here and ends in
- * thread_cache_free_overflow, which hands the pointer to free_slow_path. */
+/* The class byte goes straight to the thread cache, even when it is 0 (no object) or
+ * SIZE_CLASS_LARGE_HEAD (a large object): neither ever has room, so they cost no test
+ * here and end in thread_cache_free_overflow, which hands the pointer to
+ * free_slow_path or free_large_object. */
 HOT_PATH EXPORT void pagoda_free(void *p)
 {
     thread_cache_free(p, pagemap_size_class(p));
