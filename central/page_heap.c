@@ -5,6 +5,10 @@
  *   - every SPAN_FREE span is on exactly one free list: exact_free[pages] when
  *     pages < EXACT_LISTS, large_free otherwise; bit n of exact_nonempty is set
  *     exactly when exact_free[n] is non-empty;
+ *   - on every free list the spans not yet released come first and the released ones
+ *     after them, so that a release pass stops at the first released span instead of
+ *     walking every free span of the heap each time (a heap left fragmented by a big
+ *     free may hold hundreds of thousands), and a search takes resident pages first;
  *   - no two free spans are adjacent (free coalesces eagerly);
  *   - the pagemap invariants of pagemap.h hold for every span.
  * Zero knowledge is kept per page, so splitting and coalescing never lose it: by a
@@ -89,29 +93,32 @@ static void bitmap_recycle(struct span *span)
 
 /* ---- free lists --------------------------------------------------------------- */
 
+static struct span_list *free_list_of(size_t pages)
+{
+    return pages < EXACT_LISTS ? &exact_free[pages] : &large_free;
+}
+
+/* A released span goes after the others, an unreleased one before them. */
 static void free_list_insert(struct span *span)
 {
     span->state = SPAN_FREE;
     free_pages += span->pages;
-    if (span->pages < EXACT_LISTS) {
-        span_list_push(&exact_free[span->pages], span);
+    struct span_list *list = free_list_of(span->pages);
+    if (span->released)
+        span_list_push_back(list, span);
+    else
+        span_list_push(list, span);
+    if (span->pages < EXACT_LISTS)
         exact_nonempty[span->pages / 64] |= (uint64_t)1 << (span->pages % 64);
-    } else {
-        span_list_push(&large_free, span);
-    }
 }
 
 static void free_list_remove(struct span *span)
 {
     free_pages -= span->pages;
-    if (span->pages < EXACT_LISTS) {
-        struct span_list *list = &exact_free[span->pages];
-        span_list_remove(list, span);
-        if (!list->head)
-            exact_nonempty[span->pages / 64] &= ~((uint64_t)1 << (span->pages % 64));
-    } else {
-        span_list_remove(&large_free, span);
-    }
+    struct span_list *list = free_list_of(span->pages);
+    span_list_remove(list, span);
+    if (span->pages < EXACT_LISTS && !list->head)
+        exact_nonempty[span->pages / 64] &= ~((uint64_t)1 << (span->pages % 64));
 }
 
 /* The shortest free span of at least `pages` pages, or NULL. Among long ones of equal
@@ -574,16 +581,20 @@ static size_t release_span(struct span *span)
     return released;
 }
 
-static size_t release_list(struct span *head, uint64_t idle_before_ms, bool *waiting)
+/* Walks the list's unreleased spans (its front); each one it releases moves behind
+ * the released ones. */
+static size_t release_list(struct span_list *list, uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
-    for (struct span *span = head; span; span = span->next) {
-        if (span->released)
-            continue;
-        if (span->last_used_ms <= idle_before_ms)
+    for (struct span *span = list->head, *next; span && !span->released; span = next) {
+        next = span->next;
+        if (span->last_used_ms <= idle_before_ms) {
             released += release_span(span);
-        else
+            span_list_remove(list, span);
+            span_list_push_back(list, span);
+        } else {
             *waiting = true;
+        }
     }
     return released;
 }
@@ -594,8 +605,8 @@ static size_t release_free_spans(uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
     for (size_t n = 1; n < EXACT_LISTS; n++)
-        released += release_list(exact_free[n].head, idle_before_ms, waiting);
-    return released + release_list(large_free.head, idle_before_ms, waiting);
+        released += release_list(&exact_free[n], idle_before_ms, waiting);
+    return released + release_list(&large_free, idle_before_ms, waiting);
 }
 
 size_t page_heap_release_idle(uint64_t idle_before_ms, bool *waiting)

@@ -455,6 +455,45 @@ START_TEST(test_release_idle_cleans_every_free_page_and_they_read_zero)
 }
 END_TEST
 
+/* On a free list the spans not yet released come before the released ones: a search
+ * takes resident pages first, and a release pass, which stops at the first released
+ * span, still finds every idle one freed after a release (each new one goes in front
+ * of the released, each one it releases behind them). */
+START_TEST(test_unreleased_spans_stay_ahead_of_released_ones)
+{
+    struct span *spans[4];
+    for (int i = 0; i < 4; i++) {
+        spans[i] = alloc_large(3);
+        alloc_large(1);                 /* keeps the freed spans apart */
+    }
+    uintptr_t first[4];
+    for (int i = 0; i < 4; i++)
+        first[i] = spans[i]->first_page;
+    page_heap_free(spans[0]);
+    ck_assert_uint_eq(release_all(), bytes_of(3));
+    page_heap_free(spans[1]);
+    page_heap_free(spans[2]);
+    struct span *taken = page_heap_alloc(3, 0);
+    ck_assert_uint_eq(taken->first_page, first[2]);     /* resident, not the released one */
+    page_heap_free(taken);
+    page_heap_free(spans[3]);
+    ck_assert_uint_eq(release_all(), bytes_of(9));      /* all three behind the released one */
+    ck_assert_uint_eq(stats_now().free_dirty_bytes, 0);
+    ck_assert_uint_eq(release_all(), 0);
+    /* A long freed span, then growth: the fresh pages left over from the new mapping
+     * go on the list of long spans, released, and must not hide the freed one. */
+    struct span *long_span = alloc_large(200);
+    alloc_large(1);
+    page_heap_free(long_span);
+    size_t mapped = stats_now().mapped_bytes;
+    struct span *huge = page_heap_alloc(mapped / PAGE_SIZE, 0);
+    ck_assert_ptr_nonnull(huge);
+    ck_assert_uint_gt(stats_now().mapped_bytes, mapped);
+    ck_assert_uint_eq(release_all(), bytes_of(200));
+    check_accounting(0);
+}
+END_TEST
+
 START_TEST(test_a_freed_block_and_fresh_pages_after_it_make_a_dirty_prefix)
 {
     struct span *a = alloc_large(8);
@@ -533,6 +572,7 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(dirty, setup, NULL);
     tcase_add_test(dirty, test_reused_dirty_pages_leave_the_free_dirty_count);
     tcase_add_test(dirty, test_release_idle_cleans_every_free_page_and_they_read_zero);
+    tcase_add_test(dirty, test_unreleased_spans_stay_ahead_of_released_ones);
     tcase_add_test(dirty, test_a_span_freed_too_recently_is_kept_and_reported_waiting);
     tcase_add_test(dirty, test_a_freed_block_and_fresh_pages_after_it_make_a_dirty_prefix);
     tcase_add_test(dirty, test_a_clean_span_before_a_dirty_one_merges_by_the_bits);
