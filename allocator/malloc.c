@@ -67,7 +67,7 @@ HOT_PATH EXPORT void *pagoda_malloc(size_t size)
 HOT_PATH NOINLINE void free_slow_path(void *p)
 {
     if (p)
-        report_invalid_pointer("free", p);
+        report_invalid_free(p);
 }
 
 /* free() of a large object: its page's class byte is SIZE_CLASS_LARGE_HEAD, so the

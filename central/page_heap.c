@@ -493,8 +493,9 @@ void page_heap_free(struct span *span)
 /* Moves the first `pages` pages of free span next (longer than that) to in-use span
  * before it. next's start moves instead of a piece being split off: no span structure
  * changes hands, and only the two pagemap entries at the new boundary change. A next
- * still long enough for the list of long spans stays where it is on it (that list has
- * no order), which spares a growing object's extensions a removal and an insertion. */
+ * still long enough for the list of long spans stays where it is on it (its place
+ * there depends only on its released flag, which this leaves as it is), which spares
+ * a growing object's extensions a removal and an insertion. */
 static void take_front_pages(struct span *span, struct span *next, size_t pages)
 {
     bool stays_listed = next->pages - pages >= EXACT_LISTS;
