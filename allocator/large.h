@@ -63,17 +63,24 @@ static inline size_t large_usable_size(const struct span *span)
     return (span->pages - pagoda_debug.guard) << PAGE_SHIFT;
 }
 
-/* Everything large_free's hit path leaves (large.c). */
+/* Everything free_large_object's hit path leaves (large.c). */
 void large_free_slow(struct span *span);
 
-/* Frees a large object's span. The hit path puts it into this thread's large cache;
- * inline, so that free's way to it (free_large_object) ends here, without one more
- * jump. */
-static ALWAYS_INLINE void large_free(struct span *span)
+/* free() of a large object, from thread_cache_free_overflow: p's page has the class
+ * byte SIZE_CLASS_LARGE_HEAD, so it is the first page of an in-use large span, and
+ * only an address inside it but past its start is still to refuse. The hit path puts
+ * the span into the large cache of `cache`, the calling thread's cache that free's
+ * hit path has already found. Inline, so that free's large path runs in one function
+ * without a frame. (errno is left alone, as free must: large_free_slow keeps it.) */
+static ALWAYS_INLINE void free_large_object(void *p, struct thread_cache *cache)
 {
-    struct large_cache *cache = &thread_cache_of_this_thread()->large;
-    if (likely((span->pages << PAGE_SHIFT) <= cache->hit_limit))
-        large_cache_put(cache, span);
+    if (unlikely((uintptr_t)p & PAGE_MASK)) {
+        report_invalid_free(p);
+        return;
+    }
+    struct span *span = pagemap_heap_span(page_of(p));
+    if (likely((span->pages << PAGE_SHIFT) <= cache->large.hit_limit))
+        large_cache_put(&cache->large, span);
     else
         large_free_slow(span);
 }

@@ -98,14 +98,18 @@ struct span *large_cache_take_longest(struct large_cache *cache, size_t pages);
 /* Keeps a freed large span, or gives it to the page heap when it does not fit the
  * budgets. Older spans may go back to the page heap to make room. Inline when a slot
  * is free and the bytes are within what the cache has already reserved of the
- * process-wide budget (reserved never exceeds the thread's budget). */
+ * process-wide budget (reserved never exceeds the thread's budget). The double-free
+ * scan is laid out apart, so that a put into an empty cache (a program that frees
+ * and allocates one block over and over) runs straight through. */
 static inline void large_cache_put(struct large_cache *cache, struct span *span)
 {
     unsigned count = cache->count;
-    for (unsigned i = 0; i < count; i++) {
-        if (unlikely(cache->spans[i] == span)) {
-            large_cache_report_double_free(span);
-            return;
+    if (unlikely(count)) {
+        for (unsigned i = 0; i < count; i++) {
+            if (unlikely(cache->spans[i] == span)) {
+                large_cache_report_double_free(span);
+                return;
+            }
         }
     }
     size_t needed = cache->bytes + (span->pages << PAGE_SHIFT);

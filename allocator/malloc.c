@@ -33,19 +33,6 @@ HOT_PATH NOINLINE void *malloc_slow_path(size_t size)
     return large_malloc(size);
 }
 
-/* The list was empty, or the size has no class. Below the fast-path limit (set at the
- * end of start-up, 0 in the debug mode) a size has a class whose list the hit path has
- * just found empty: the list's slow path. Everything else is a large request, or a
- * small one before start-up or in the debug mode, which large_malloc_miss tells apart.
- * Each way out is a tail call, so that a large object's path through here
- * (large_malloc's hit path, inline) sets up no stack frame. */
-HOT_PATH NOINLINE void *malloc_miss(size_t size)
-{
-    if (likely(size < malloc_fast_limit()))
-        return thread_cache_alloc_miss(size_class_of(size));
-    return large_malloc(size);
-}
-
 static NOINLINE void *calloc_slow_path(size_t total)
 {
     pagoda_ensure_initialized();
@@ -68,19 +55,6 @@ HOT_PATH NOINLINE void free_slow_path(void *p)
 {
     if (p)
         report_invalid_free(p);
-}
-
-/* free() of a large object: its page's class byte is SIZE_CLASS_LARGE_HEAD, so the
- * page is the first of an in-use large span, and only an address inside it but past
- * its start is still to refuse. (errno is left alone: large_free keeps it, as free
- * must.) */
-HOT_PATH NOINLINE void free_large_object(void *p)
-{
-    if (unlikely((uintptr_t)p & PAGE_MASK)) {
-        report_invalid_free(p);
-        return;
-    }
-    large_free(pagemap_heap_span(page_of(p)));
 }
 
 /* The class byte goes straight to the thread cache, even when it is 0 (no object) or

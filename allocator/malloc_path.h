@@ -4,13 +4,14 @@
  * malloc compares the size with a constant, the largest small limit any tuning can
  * set, and takes the class from the lookup table, which holds 0 for every size above
  * the active table's largest class (and everywhere before start-up). Class 0 has no
- * list, so such a request misses into malloc_miss, which sends it to the large
- * objects' path (large.h). Nothing on the hit path reads a variable limit: start-up,
- * the debug mode and tuning all act through the table and the lists.
+ * list, so such a request finds its list empty, and the fast-path limit then sends it
+ * to the large objects' path (large.h). Nothing before that compare reads a variable
+ * limit: start-up, the debug mode and tuning all act through the table and the lists.
  */
 #ifndef PAGODA_MALLOC_PATH_H
 #define PAGODA_MALLOC_PATH_H
 
+#include "allocator/large.h"
 #include "allocator/thread_cache.h"
 
 /* size_class_small_limit once started, unless the debug mode is on; 0 until then.
@@ -25,25 +26,31 @@ static ALWAYS_INLINE size_t malloc_fast_limit(void)
 
 /* Requests above every small size. */
 void *malloc_slow_path(size_t size);
-/* A request of a small size that found its list empty, or of a size with no class. */
-void *malloc_miss(size_t size);
 
-/* free() of what is not a small object: NULL or an invalid pointer (free_slow_path),
- * a large object (free_large_object). */
+/* free() of NULL or of an invalid pointer (class byte 0). */
 void free_slow_path(void *p);
-void free_large_object(void *p);
 
 /* The hit path proper: the class from the table and an object from this thread's
- * list (thread_cache.h describes the lists). On a miss the size, still in its
- * register, goes to malloc_miss; passing the class would cost a move. */
+ * list (thread_cache.h describes the lists).
+ *
+ * When the list is empty: below the fast-path limit (set at the end of start-up, 0 in
+ * the debug mode) the size has a class, and its list's slow path refills it.
+ * Everything else is a large request, or a small one before start-up or in the debug
+ * mode, which large_malloc_miss tells apart. That part is laid out after the hit
+ * path's return with the large objects' hit path inline, large requests falling
+ * through: a 64 KiB malloc then runs with one taken branch besides its return, where
+ * a jump to a separate function cost it two more (docs/benchmarks.md has the
+ * timings). Every way out is a tail call, so neither path sets up a stack frame. */
 static ALWAYS_INLINE void *malloc_inline(size_t size)
 {
     if (unlikely(size > SIZE_CLASS_MAX_SMALL_LIMIT))
         return malloc_slow_path(size);
     void *object = thread_cache_pop(size_class_of(size));
-    if (unlikely(!object))
-        return malloc_miss(size);
-    return object;
+    if (likely(object))
+        return object;
+    if (unlikely(size < malloc_fast_limit()))
+        return thread_cache_alloc_miss(size_class_of(size));
+    return large_malloc(size);
 }
 
 #endif /* PAGODA_MALLOC_PATH_H */

@@ -35,6 +35,7 @@
 #include "allocator/config.h"
 #include "allocator/debug.h"
 #include "allocator/init.h"
+#include "allocator/large.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
 #include "allocator/malloc_path.h"
@@ -413,13 +414,15 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
 /* First gives back the one the hit path took from hit_cache's room: a real cache's
  * room is its owner's alone and goes up by one; a static cache's may be taken from
  * by several threads at once and goes back to 0, as the room of class bytes 0 and
- * SIZE_CLASS_LARGE_HEAD always does (no cache ever has room there). Every way on is a
- * tail call, so that a large object's free sets up no frame here. */
+ * SIZE_CLASS_LARGE_HEAD always does (no cache ever has room there). A large object
+ * falls through to its path, inline (large.h): its free then runs with one taken
+ * branch besides the jump here and its return. Every other way on is a tail call,
+ * so that no path sets up a frame here. */
 HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, size_t size_class, struct thread_cache *hit_cache)
 {
-    if (size_class == SIZE_CLASS_LARGE_HEAD) {
+    if (likely(size_class == SIZE_CLASS_LARGE_HEAD)) {
         __atomic_store_n(&hit_cache->room[SIZE_CLASS_LARGE_HEAD], 0, __ATOMIC_RELAXED);
-        free_large_object(object);
+        free_large_object(object, hit_cache);
         return;
     }
     if (size_class == 0) {          /* NULL, or not an object (see pagoda_free) */
