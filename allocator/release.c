@@ -37,19 +37,27 @@
 #define MIN_PASS_INTERVAL_MS 10
 
 /* PAGODA_BACKGROUND_THREAD=auto starts the thread at the first tick that finds the
- * heap's mapped address space this large. Passes run from slow paths, and a program
- * that goes on with a light load after a big free may reach none for many seconds
- * (its thread caches serve everything), keeping all it freed; with the thread it
- * shrinks one delay after the free. A small heap has little to lose and never gets a
- * thread, nor does a process whose delay is 0 (the thread would wake 100 times a
- * second). */
+ * heap's mapped address space this large, AUTO_BACKGROUND_MIN_AGE_MS or more after the
+ * process's first tick. Passes run from slow paths, and a program that goes on with a
+ * light load after a big free may reach none for many seconds (its thread caches
+ * serve everything), keeping all it freed; with the thread it shrinks one delay after
+ * the free. A small heap has little to lose and never gets a thread, nor does a
+ * process whose delay is 0 (the thread would wake 100 times a second).
+ *
+ * The age keeps the thread from short-lived processes (a tool that maps a large heap
+ * and exits within milliseconds), which would pay for it (0.2 ms of a 3 ms process
+ * here: creating it, and taking it down at exit) and exit before anything could wait
+ * out a delay. Its price: a program that frees a large heap within that age and then
+ * reaches no slow path keeps the memory until its next tick. */
 #define AUTO_BACKGROUND_HEAP_BYTES ((size_t)64 << 20)
+#define AUTO_BACKGROUND_MIN_AGE_MS 50
 
 /* The thread's stack: a pass needs little, and the default (8 MiB of address space)
  * would count against RLIMIT_AS. */
 #define BACKGROUND_STACK_BYTES ((size_t)64 << 10)
 
 static uint64_t next_pass_ms;
+static uint64_t first_tick_ms;          /* 0 before the first tick */
 static int background_thread_started;   /* once tried: a failed start is not retried */
 int release_freed_flag;                 /* memory was freed since the thread's last pass */
 int release_background_parked;          /* futex word: 1 while the thread sleeps for good */
@@ -144,12 +152,13 @@ static void start_background_thread(void)
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
 }
 
-static bool background_thread_wanted(void)
+static bool background_thread_wanted(uint64_t now)
 {
     if (pagoda_config.background_thread == BACKGROUND_AT_START)
         return true;
     return pagoda_config.background_thread == BACKGROUND_AUTO && pagoda_config.release_delay_ms &&
-           page_heap_mapped_bytes() >= AUTO_BACKGROUND_HEAP_BYTES;
+           page_heap_mapped_bytes() >= AUTO_BACKGROUND_HEAP_BYTES &&
+           now >= __atomic_load_n(&first_tick_ms, __ATOMIC_RELAXED) + AUTO_BACKGROUND_MIN_AGE_MS;
 }
 
 void release_tick(void)
@@ -157,10 +166,13 @@ void release_tick(void)
     if (pagoda_config.release_delay_ms == UINT64_MAX)
         return;
     int saved_errno = errno;      /* free() must not change it; madvise may */
-    if (unlikely(!__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) && background_thread_wanted())
+    uint64_t now = clock_ms();
+    if (unlikely(!__atomic_load_n(&first_tick_ms, __ATOMIC_RELAXED)))   /* racing ticks store alike */
+        __atomic_store_n(&first_tick_ms, now, __ATOMIC_RELAXED);
+    if (unlikely(!__atomic_load_n(&background_thread_started, __ATOMIC_RELAXED)) && background_thread_wanted(now))
         start_background_thread();
     bool waiting;
-    release_if_due(clock_ms(), &waiting);
+    release_if_due(now, &waiting);
     /* For the caller's free, and for what the pass itself may have freed (a spare or a
      * transfer cache into the page heap) while the background thread's pass looked. */
     release_note_free();

@@ -8,8 +8,8 @@
  * idle that long. Passes run from allocation slow paths (release_tick) and from a
  * background thread, so that a program that stops reaching slow paths shrinks too.
  * PAGODA_BACKGROUND_THREAD=auto (the default) starts the thread at the first tick that
- * finds the heap's mapped address space at 64 MiB or more, 1 at the first tick, 0
- * never (release.c). The thread sleeps for good once nothing is left waiting for its
+ * finds the heap's mapped address space at 64 MiB or more, once the process is 50 ms
+ * old; 1 at the first tick, 0 never (release.c). The thread sleeps for good once nothing is left waiting for its
  * delay, until memory is freed again.
  */
 #ifndef PAGODA_RELEASE_H

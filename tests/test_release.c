@@ -592,18 +592,40 @@ static int scenario_idle_release(void)
     return 0;
 }
 
-/* Makes no allocator call after the frees: only a background thread can release. */
+/* Makes no allocator call after the frees: only a background thread can release. The
+ * heap grows once the process is older than the 50 ms that
+ * PAGODA_BACKGROUND_THREAD=auto waits for (release.c). */
 static int scenario_background_release(void)
 {
     int threads_at_start = thread_count();
     free(malloc(100));
     int threads_after_malloc = thread_count();
+    sleep_ms(100);
     write_then_free_idle_blocks();
     sleep_ms(1000);
     report("end", (long long)resident_bytes());
     report("threads_at_start", threads_at_start);
     report("threads_after_malloc", threads_after_malloc);
     report("exiting_at_us", (long long)(now_seconds() * 1e6));
+    return 0;
+}
+
+/* A process that maps a large heap in its first milliseconds, then a larger one later
+ * (too large for the spare block the first left, so that its malloc is a slow path
+ * that ticks): its thread count after each. */
+static int scenario_young_large_heap(void)
+{
+    free(malloc(100));
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            sleep_ms(100);
+        char *block = malloc((round + 1) * 100 * MiB);
+        if (!block)
+            return 3;
+        block[0] = 1;
+        free(block);
+        report(round == 0 ? "threads_young" : "threads_older", thread_count());
+    }
     return 0;
 }
 
@@ -933,6 +955,7 @@ static int run_named_scenario(const char *name)
         { "background_release", scenario_background_release },
         { "background_fork", scenario_background_fork },
         { "background_parks", scenario_background_parks },
+        { "young_large_heap", scenario_young_large_heap },
         { "memory_limit", scenario_memory_limit },
         { "cache_drain", scenario_cache_drain },
         { "partly_used_spans", scenario_partly_used_spans },
@@ -959,6 +982,7 @@ enum scenario_case {
     BACKGROUND_OFF,
     BACKGROUND_FORK,
     BACKGROUND_PARKS,
+    BACKGROUND_YOUNG,
     LIMIT_64M,
     LIMIT_NONE,
     DRAIN_DELAY_100,
@@ -983,6 +1007,8 @@ static const struct {
                           { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
     [BACKGROUND_PARKS] = { "background_parks",
                            { "PAGODA_BACKGROUND_THREAD=1", "PAGODA_RELEASE_DELAY_MS=100" } },
+    [BACKGROUND_YOUNG] = { "young_large_heap",
+                           { "PAGODA_BACKGROUND_THREAD=auto", "PAGODA_RELEASE_DELAY_MS=100" } },
     /* No time-based release in either run, so only the limit can make a difference. */
     [LIMIT_64M] = { "memory_limit", { "PAGODA_MEMORY_LIMIT=64M", "PAGODA_RELEASE_DELAY_MS=never" } },
     [LIMIT_NONE] = { "memory_limit", { "PAGODA_RELEASE_DELAY_MS=never" } },
@@ -1131,6 +1157,16 @@ START_TEST(test_auto_background_thread_comes_with_a_large_heap)
     const struct scenario_result *r = scenario_of(BACKGROUND_AUTO);
     ck_assert_int_eq(value_of(r, "threads_after_malloc"), 1);
     assert_mostly_released(r, "auto background thread, program asleep");
+}
+END_TEST
+
+/* A process that maps a large heap in its first 50 ms gets no thread yet (it may be
+ * about to exit); once older, the next slow path starts it. */
+START_TEST(test_auto_background_thread_waits_out_a_young_process)
+{
+    const struct scenario_result *r = scenario_of(BACKGROUND_YOUNG);
+    ck_assert_int_eq(value_of(r, "threads_young"), 1);
+    ck_assert_int_eq(value_of(r, "threads_older"), 2);
 }
 END_TEST
 
@@ -1301,6 +1337,7 @@ static Suite *release_suite(void)
     tcase_add_test(idle, test_without_background_thread_a_sleeping_program_keeps_its_memory);
     tcase_add_test(idle, test_background_thread_starts_with_the_first_allocation);
     tcase_add_test(idle, test_auto_background_thread_comes_with_a_large_heap);
+    tcase_add_test(idle, test_auto_background_thread_waits_out_a_young_process);
     tcase_add_test(idle, test_background_thread_does_not_delay_exit);
     tcase_add_test(idle, test_forked_child_gets_its_own_background_thread);
     tcase_add_test(idle, test_background_thread_sleeps_once_nothing_is_left_to_release);
