@@ -25,7 +25,7 @@ bool config_parse_size(const char *text, size_t *out);
 /* A duration in milliseconds in [min, max], or "never" (UINT64_MAX); or fallback. */
 uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, uint64_t max);
 
-/* How released pages are given back: see os_release. */
+/* How released pages are given back: see os_release.h. */
 enum release_advice { RELEASE_DONTNEED, RELEASE_FREE };
 
 /* When the background release thread starts (release.c). */

@@ -24,6 +24,7 @@
 #include "central/central_list.h"
 #include "central/large_spare.h"
 #include "central/metadata.h"
+#include "central/os_release.h"
 #include "central/page_heap.h"
 
 #include <pthread.h>
@@ -50,6 +51,7 @@ static void after_fork(int in_child)
         lock_reset(&init_lock);
         release_after_fork_in_child();
         large_spare_after_fork_in_child();
+        os_release_after_fork_in_child();
     } else {
         lock_release(&init_lock);
     }

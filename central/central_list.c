@@ -392,9 +392,10 @@ void central_free_object(unsigned size_class, void *object, int fill)
 
 /* ---- release of idle memory -------------------------------------------------------- */
 
-/* Spans released per lock hold: the madvise calls are what takes time, so a pass
- * lets the class's other users in between every so many. (Recently used spans at the
- * head are skipped again after each re-hold; they are the few being allocated from.) */
+/* Spans released per lock hold: the system calls are what takes time, so a pass lets
+ * the class's other users in between every so many, giving back what it queued
+ * before each hold ends. (Recently used spans at the head are skipped again after
+ * each re-hold; they are the few being allocated from.) */
 #define RELEASE_SPANS_PER_HOLD 64
 
 /* Whether every object overlapping span page `page` (an index within the span) is
@@ -411,22 +412,21 @@ static bool span_page_unused(const struct span *span, const struct size_class_in
     return true;
 }
 
-/* Gives back the pages of a partly used span that hold only free objects; returns
- * bytes. Free objects store nothing in their memory (the span's bitmap tracks them),
- * so their pages can go without touching any object. */
-static size_t span_release_unused_pages(struct span *span, const struct size_class_info *info)
+/* Queues for release the pages of a partly used span that hold only free objects.
+ * Free objects store nothing in their memory (the span's bitmap tracks them), so
+ * their pages can go without touching any object. */
+static void span_release_unused_pages(struct span *span, const struct size_class_info *info,
+                                      struct page_release_batch *batch)
 {
-    size_t released = 0;
     for (size_t page = 0; page < span->pages;) {
         size_t end = page;
         while (end < span->pages && span_page_unused(span, info, end))
             end++;
         if (end > page)
-            released += pages_release(span->first_page + page, end - page);
+            page_release_queue(batch, span->first_page + page, end - page);
         page = end + 1;
     }
     span->released = 1;
-    return released << PAGE_SHIFT;
 }
 
 /* Empties the transfer cache into the spans. Under the list's lock. */
@@ -449,6 +449,8 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
     while (more) {
         unsigned examined = 0;
         more = false;
+        struct page_release_batch batch;
+        page_release_begin(&batch);
         struct span *next;
         for (struct span *span = list->partial.head; span && !span->released; span = next) {
             next = span->next;
@@ -456,7 +458,7 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
                 *waiting = true;
                 continue;
             }
-            released += span_release_unused_pages(span, info);
+            span_release_unused_pages(span, info, &batch);
             span_list_remove(&list->partial, span);
             span_list_push_back(&list->partial, span);
             if (++examined == RELEASE_SPANS_PER_HOLD) {
@@ -464,6 +466,7 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
                 break;
             }
         }
+        released += page_release_finish(&batch) << PAGE_SHIFT;   /* before the lock goes */
         if (more) {
             lock_release(&list->lock);
             lock_acquire(&list->lock);

@@ -78,16 +78,6 @@ void os_protect(void *p, size_t size, bool accessible)
     mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
-int os_release(void *p, size_t size, bool now_zero)
-{
-#ifdef MADV_FREE
-    if (!now_zero)
-        return madvise(p, size, MADV_FREE);
-#endif
-    (void)now_zero;
-    return madvise(p, size, MADV_DONTNEED);
-}
-
 /* mincore reports residency one byte per page; this many pages are examined per call
  * (a stack buffer of as many bytes). */
 #define RESIDENCY_BATCH_PAGES 4096

@@ -1,7 +1,7 @@
 /*
- * os_memory.h — the only place pagoda talks to the kernel about memory. Every other
- * file gets address space from here, never from mmap directly (and never from libc's
- * malloc).
+ * os_memory.h — with os_release.h, the only place pagoda talks to the kernel about
+ * memory. Every other file gets address space from here, never from mmap directly (and
+ * never from libc's malloc).
  */
 #ifndef PAGODA_OS_MEMORY_H
 #define PAGODA_OS_MEMORY_H
@@ -18,12 +18,6 @@ void os_unmap(void *p, size_t size);
 
 /* Makes [p, p+size) accessible (read-write) or not (any access faults). */
 void os_protect(void *p, size_t size, bool accessible);
-
-/* Gives the pages of [p, p+size) back to the kernel; the range stays mapped. With
- * now_zero, MADV_DONTNEED: the pages read as zero afterwards. Without, MADV_FREE: the
- * kernel takes them only under memory pressure, and until then they keep their data.
- * Returns 0, or -1 if the kernel refused. */
-int os_release(void *p, size_t size, bool now_zero);
 
 /* Writes zeros over [p, p+size), whose length and start are page multiples, at a cost
  * in proportion to its resident pages rather than its length: resident pages are

@@ -555,59 +555,83 @@ void page_heap_shrink(struct span *span, size_t new_pages)
 
 /* ---- release to the OS --------------------------------------------------------------- */
 
-/* Gives the dirty pages of a free span back to the OS; returns how many. Under
- * MADV_FREE they stay dirty (page_release.h), and only the span's `released` flag keeps
- * later passes from advising them again. */
-static size_t release_span(struct span *span)
+/* The free spans a release pass has queued the pages of (page_release.h), to be
+ * settled once those pages are gone. The pass holds heap_lock from the first queued
+ * span to the last settled one. */
+#define RELEASE_PENDING_SPANS 64
+
+struct span_release {
+    struct page_release_batch pages;
+    struct span *pending[RELEASE_PENDING_SPANS];
+    unsigned count;
+    size_t released;              /* pages the pass has given back */
+};
+
+/* Gives back what is queued, and settles the pending spans: under MADV_DONTNEED, a
+ * span whose pages all read as zero now becomes a clean prefix span again. */
+static void settle_spans(struct span_release *release)
 {
+    size_t released = page_release_finish(&release->pages);
     bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
-    size_t released = 0;
-    if (span->dirt == DIRT_PREFIX) {
-        if (span->dirty_prefix && os_release(span_start(span), span->dirty_prefix << PAGE_SHIFT, now_zero) == 0) {
-            released = span->dirty_prefix;
-            if (now_zero)
-                set_wholly_clean(span);
-        }
-    } else {
-        released = pages_release(span->first_page, span->pages);
+    for (unsigned i = 0; now_zero && i < release->count; i++) {
+        struct span *span = release->pending[i];
         uintptr_t page = span->first_page;
         size_t run;
-        if (now_zero && !pagemap_next_dirty_run(&page, page + span->pages, &run))
+        if (!pagemap_next_dirty_run(&page, page + span->pages, &run))
             set_wholly_clean(span);
     }
-    span->released = 1;
     if (now_zero)
         free_dirty_pages -= released;
     released_total_pages += released;
-    return released;
+    release->released += released;
+    release->count = 0;
+    page_release_begin(&release->pages);
+}
+
+/* Queues the dirty pages of a free span and marks it released. Its dirt goes into the
+ * pagemap's bits first, which the release reads and clears. Under MADV_FREE the pages
+ * stay dirty (page_release.h), and only the `released` flag keeps later passes from
+ * advising them again. */
+static void queue_span(struct span_release *release, struct span *span)
+{
+    span->released = 1;
+    if (span->dirt == DIRT_PREFIX && !span->dirty_prefix)
+        return;
+    if (release->count == RELEASE_PENDING_SPANS)
+        settle_spans(release);
+    materialize_dirt(span);
+    page_release_queue(&release->pages, span->first_page, span->pages);
+    release->pending[release->count++] = span;
 }
 
 /* Walks the list's unreleased spans (its front); each one it releases moves behind
  * the released ones. */
-static size_t release_list(struct span_list *list, uint64_t idle_before_ms, bool *waiting)
+static void release_list(struct span_list *list, uint64_t idle_before_ms, bool *waiting,
+                         struct span_release *release)
 {
-    size_t released = 0;
     for (struct span *span = list->head, *next; span && !span->released; span = next) {
         next = span->next;
         if (span->last_used_ms <= idle_before_ms) {
-            released += release_span(span);
+            queue_span(release, span);
             span_list_remove(list, span);
             span_list_push_back(list, span);
         } else {
             *waiting = true;
         }
     }
-    return released;
 }
 
 /* Releases every free span unused since idle_before_ms; returns pages, and sets
  * *waiting if a span was kept for being used since. Under heap_lock. */
 static size_t release_free_spans(uint64_t idle_before_ms, bool *waiting)
 {
-    size_t released = 0;
+    struct span_release release = { .count = 0, .released = 0 };
+    page_release_begin(&release.pages);
     for (size_t n = 1; n < EXACT_LISTS; n++)
-        released += release_list(&exact_free[n], idle_before_ms, waiting);
-    return released + release_list(&large_free, idle_before_ms, waiting);
+        release_list(&exact_free[n], idle_before_ms, waiting, &release);
+    release_list(&large_free, idle_before_ms, waiting, &release);
+    settle_spans(&release);
+    return release.released;
 }
 
 size_t page_heap_release_idle(uint64_t idle_before_ms, bool *waiting)
