@@ -51,7 +51,7 @@ static void after_fork(int in_child)
         lock_reset(&init_lock);
         release_after_fork_in_child();
         large_spare_after_fork_in_child();
-        os_release_after_fork_in_child();
+        os_release_recheck_filters();
     } else {
         lock_release(&init_lock);
     }

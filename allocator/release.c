@@ -24,6 +24,7 @@
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
 #include "central/large_spare.h"
+#include "central/os_release.h"
 #include "central/page_heap.h"
 
 #include <errno.h>
@@ -68,6 +69,7 @@ int release_background_parked;          /* futex word: 1 while the thread sleeps
 static size_t release_pass(uint64_t idle_before_ms, bool *waiting)
 {
     size_t released = 0;
+    os_release_recheck_filters();
     large_spare_release(idle_before_ms == UINT64_MAX);
     *waiting = large_spare_held();
     thread_cache_request_idle_drains(idle_before_ms);

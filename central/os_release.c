@@ -94,7 +94,10 @@ void os_release_batch_run(const struct os_release_batch *batch, bool now_zero, b
         released[i] = madvise(batch->ranges[i].iov_base, batch->ranges[i].iov_len, advice) == 0;
 }
 
-void os_release_after_fork_in_child(void)
+void os_release_recheck_filters(void)
 {
-    __atomic_store_n(&batch_support, BATCH_UNKNOWN, __ATOMIC_RELAXED);
+    /* "Unusable" stays: filters are never removed, and the kernel does not change. */
+    int usable = BATCH_USABLE;
+    __atomic_compare_exchange_n(&batch_support, &usable, BATCH_UNKNOWN, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
 }

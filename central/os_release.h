@@ -29,14 +29,17 @@ struct os_release_batch {
 /* Gives back every range of the batch. With now_zero, MADV_DONTNEED: the pages read as
  * zero afterwards. Without, MADV_FREE: the kernel takes them only under memory
  * pressure, and until then they keep their data. released[i] tells whether range i
- * went. One process_madvise on the calling process
- * (Linux 6.15 or later: PIDFD_SELF) when the batch holds more than one range and the
- * process runs under no seccomp filter (a filter may kill a process for a system call
- * it does not know; one installed after the first batch is not seen); one madvise a
- * range otherwise, and for any range the kernel left. */
+ * went. One process_madvise on the calling process (Linux 6.15 or later: PIDFD_SELF)
+ * when the batch holds more than one range and the process runs under no seccomp
+ * filter; one madvise a range otherwise, and for any range the kernel left. A filter
+ * may kill a process for a system call it does not list, so whether one is in place
+ * is looked up (in /proc/self/status, 11 us) at the first batch after each call of
+ * os_release_recheck_filters; once one is seen, every batch goes by madvise. */
 void os_release_batch_run(const struct os_release_batch *batch, bool now_zero, bool released[]);
 
-/* fork(): the child looks for a seccomp filter again (it may install its own). */
-void os_release_after_fork_in_child(void);
+/* Makes the next batch look for a seccomp filter again: at the start of each release
+ * pass, so that a filter the program installed since the last pass is seen before
+ * the next process_madvise, and in a fork child, which may install its own. */
+void os_release_recheck_filters(void);
 
 #endif /* PAGODA_OS_RELEASE_H */

@@ -10,7 +10,8 @@
  * reported as not released, stays dirty and is not counted, and the ranges after it
  * in the same batch still go; and
  * all of this holds under a seccomp filter that makes process_madvise fail, where
- * each range goes by madvise.
+ * each range goes by madvise, and under one installed after a first batch, which the
+ * next release pass looks for before calling process_madvise again.
  */
 #include "tests/tiers/tier_suite.h"
 
@@ -122,27 +123,38 @@ START_TEST(test_a_run_the_kernel_refuses_stays_dirty_and_is_not_counted)
 }
 END_TEST
 
-/* Makes process_madvise fail with EPERM from now on, as a container's seccomp policy
- * does for a system call it does not list. */
-static void forbid_process_madvise(void)
+/* Installs a seccomp filter that answers process_madvise with `action`: EPERM, as a
+ * container's policy does for a system call it does not list, or death, as a
+ * stricter sandbox's does. */
+static void filter_process_madvise(uint32_t action)
 {
     struct sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_madvise, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, action),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog program = { sizeof filter / sizeof filter[0], filter };
     ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
     ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program), 0);
-    struct iovec range = { NULL, 0 };
-    ck_assert_int_eq(syscall(SYS_process_madvise, -1, &range, 1, MADV_DONTNEED, 0), -1);
-    ck_assert_int_eq(errno, EPERM);
 }
 
 START_TEST(test_without_process_madvise_each_range_goes_by_madvise)
 {
-    forbid_process_madvise();
+    filter_process_madvise(SECCOMP_RET_ERRNO | EPERM);
+    struct iovec range = { NULL, 0 };
+    ck_assert_int_eq(syscall(SYS_process_madvise, -1, &range, 1, MADV_DONTNEED, 0), -1);
+    ck_assert_int_eq(errno, EPERM);
+    check_every_other_page_goes();
+}
+END_TEST
+
+/* The process would die of the filter if a batch called process_madvise after it. */
+START_TEST(test_a_filter_installed_between_passes_is_seen_before_the_next_batch)
+{
+    check_every_other_page_goes();
+    filter_process_madvise(SECCOMP_RET_KILL_PROCESS);
+    os_release_recheck_filters();            /* what the next release pass does first */
     check_every_other_page_goes();
 }
 END_TEST
@@ -155,6 +167,7 @@ Suite *tier_suite(void)
     tcase_add_test(batches, test_a_range_the_kernel_refuses_is_reported_and_the_rest_still_go);
     tcase_add_test(batches, test_a_run_the_kernel_refuses_stays_dirty_and_is_not_counted);
     tcase_add_test(batches, test_without_process_madvise_each_range_goes_by_madvise);
+    tcase_add_test(batches, test_a_filter_installed_between_passes_is_seen_before_the_next_batch);
     suite_add_tcase(suite, batches);
     return suite;
 }
