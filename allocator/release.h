@@ -9,8 +9,8 @@
  * background thread, so that a program that stops reaching slow paths shrinks too.
  * PAGODA_BACKGROUND_THREAD=auto (the default) starts the thread at the first tick that
  * finds the heap's mapped address space at 64 MiB or more, once the process is 50 ms
- * old; 1 at the first tick, 0 never (release.c). The thread sleeps for good once nothing is left waiting for its
- * delay, until memory is freed again.
+ * old; 1 at the first tick, 0 never (release.c). The thread sleeps for good once
+ * nothing is left waiting for its delay, until memory is freed again.
  */
 #ifndef PAGODA_RELEASE_H
 #define PAGODA_RELEASE_H

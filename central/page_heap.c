@@ -572,7 +572,7 @@ struct span_release {
 static void settle_spans(struct span_release *release)
 {
     size_t released = page_release_finish(&release->pages);
-    bool now_zero = pagoda_config.release_advice == RELEASE_DONTNEED;
+    bool now_zero = page_release_zeroes();
     for (unsigned i = 0; now_zero && i < release->count; i++) {
         struct span *span = release->pending[i];
         uintptr_t page = span->first_page;

@@ -7,7 +7,7 @@
 #include "allocator/config.h"
 #include "pagemap/pagemap.h"
 
-static bool releases_zero(void)
+bool page_release_zeroes(void)
 {
     return pagoda_config.release_advice == RELEASE_DONTNEED;
 }
@@ -17,7 +17,7 @@ static void flush(struct page_release_batch *batch)
 {
     struct os_release_batch *queued = &batch->queued;
     bool released[OS_RELEASE_BATCH_RANGES];
-    bool now_zero = releases_zero();
+    bool now_zero = page_release_zeroes();
     os_release_batch_run(queued, now_zero, released);
     for (unsigned i = 0; i < queued->count; i++) {
         if (!released[i])

@@ -14,6 +14,7 @@
 
 #include "central/os_release.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ struct page_release_batch {
     struct os_release_batch queued;
     size_t released;           /* pages the kernel has taken since begin */
 };
+
+/* Whether released pages read as zero afterwards (MADV_DONTNEED), so that they are
+ * clean; with MADV_FREE they stay dirty. */
+bool page_release_zeroes(void);
 
 void page_release_begin(struct page_release_batch *batch);
 
