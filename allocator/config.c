@@ -5,6 +5,7 @@
 #include "allocator/config.h"
 
 #include "allocator/log.h"
+#include "central/central_list.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -96,6 +97,21 @@ bool config_bool(const char *name, bool fallback)
     return fallback;
 }
 
+/* Reads text as decimal digits only, into *value; false when it is not that, or when
+ * it is above max (checked digit by digit, so it cannot overflow while max is below
+ * UINT64_MAX / 10). */
+static bool parse_whole_number(const char *text, uint64_t max, uint64_t *value)
+{
+    uint64_t number = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9' && number <= max; p++)
+        number = number * 10 + (uint64_t)(*p - '0');
+    if (p == text || *p || number > max)
+        return false;
+    *value = number;
+    return true;
+}
+
 uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, uint64_t max)
 {
     const char *text = getenv(name);
@@ -103,17 +119,27 @@ uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, 
         return fallback;
     if (strcasecmp(text, "never") == 0)
         return UINT64_MAX;
-    size_t value = 0;
-    const char *p = text;
-    for (; *p >= '0' && *p <= '9' && value <= max; p++)
-        value = value * 10 + (size_t)(*p - '0');
-    if (p == text || *p || value < min || value > max) {
+    uint64_t value;
+    if (!parse_whole_number(text, max, &value) || value < min) {
         pagoda_log("%s=\"%s\" is not a number of milliseconds in [%lu, %lu] or \"never\"; "
                    "using %lu", name, text, (unsigned long)min, (unsigned long)max,
                    (unsigned long)fallback);
         return fallback;
     }
     return value;
+}
+
+unsigned config_count(const char *name, unsigned fallback, unsigned min, unsigned max)
+{
+    const char *text = getenv(name);
+    if (!text)
+        return fallback;
+    uint64_t value;
+    if (!parse_whole_number(text, max, &value) || value < min) {
+        pagoda_log("%s=\"%s\" is not a whole number in [%u, %u]; using the default", name, text, min, max);
+        return fallback;
+    }
+    return (unsigned)value;
 }
 
 static enum background_thread config_background_thread(const char *name)
@@ -152,4 +178,5 @@ void config_load(void)
     pagoda_config.background_thread = config_background_thread("PAGODA_BACKGROUND_THREAD");
     pagoda_config.memory_limit = config_bytes("PAGODA_MEMORY_LIMIT", 0, 0, SIZE_MAX);
     pagoda_config.release_advice = config_release_advice("PAGODA_MADVISE");
+    pagoda_config.central_shards = config_count("PAGODA_CENTRAL_SHARDS", 0, 1, CENTRAL_MAX_SHARDS);
 }

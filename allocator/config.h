@@ -25,6 +25,9 @@ bool config_parse_size(const char *text, size_t *out);
 /* A duration in milliseconds in [min, max], or "never" (UINT64_MAX); or fallback. */
 uint64_t config_milliseconds(const char *name, uint64_t fallback, uint64_t min, uint64_t max);
 
+/* A whole number in [min, max]; or fallback. */
+unsigned config_count(const char *name, unsigned fallback, unsigned min, unsigned max);
+
 /* How released pages are given back: see os_release.h. */
 enum release_advice { RELEASE_DONTNEED, RELEASE_FREE };
 
@@ -40,6 +43,7 @@ struct pagoda_config {
     enum background_thread background_thread; /* PAGODA_BACKGROUND_THREAD */
     size_t memory_limit;                /* PAGODA_MEMORY_LIMIT; 0: none */
     enum release_advice release_advice; /* PAGODA_MADVISE */
+    unsigned central_shards;            /* PAGODA_CENTRAL_SHARDS; 0: 4 per CPU (central_list.c) */
 };
 
 extern struct pagoda_config pagoda_config;

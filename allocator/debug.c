@@ -88,7 +88,7 @@ void debug_verify_free_pages(const struct span *span)
 void *debug_alloc_small(unsigned size_class)
 {
     void *object;
-    if (!central_remove_batch(size_class, 1, &object, NULL)) {
+    if (!central_remove_batch(0, size_class, 1, &object, NULL)) {
         errno = ENOMEM;
         return NULL;
     }

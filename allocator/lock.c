@@ -19,7 +19,7 @@ static void cpu_relax(void)
 #endif
 }
 
-void lock_acquire_contended(pagoda_lock *lock)
+bool lock_acquire_contended(pagoda_lock *lock)
 {
     for (int i = 0; i < SPIN_ATTEMPTS; i++) {
         cpu_relax();
@@ -27,15 +27,19 @@ void lock_acquire_contended(pagoda_lock *lock)
         if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 &&
             __atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return;
+            return false;
     }
     /* Announce a waiter (state 2) and sleep until the lock is seen free. The futex
      * call fails with EAGAIN or EINTR whenever the word changed first; errno is put
      * back, since free() must not change it. */
     int saved_errno = errno;
-    while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
+    bool slept = false;
+    while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0) {
         syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        slept = true;
+    }
     errno = saved_errno;
+    return slept;
 }
 
 void lock_wake_waiter(pagoda_lock *lock)

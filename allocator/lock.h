@@ -14,13 +14,16 @@
 
 #include "allocator/common.h"
 
+#include <stdbool.h>
+
 typedef struct {
     int state;
 } pagoda_lock;
 
 #define PAGODA_LOCK_INIT { 0 }
 
-void lock_acquire_contended(pagoda_lock *lock);
+/* Waits for the lock; returns whether the thread had to sleep for it. */
+bool lock_acquire_contended(pagoda_lock *lock);
 void lock_wake_waiter(pagoda_lock *lock);
 
 static inline void lock_acquire(pagoda_lock *lock)
@@ -30,6 +33,23 @@ static inline void lock_acquire(pagoda_lock *lock)
                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
         return;
     lock_acquire_contended(lock);
+}
+
+/* lock_acquire, telling whether the thread had to sleep in the kernel for the lock. */
+static inline bool lock_acquire_slept(pagoda_lock *lock)
+{
+    int expected = 0;
+    if (likely(__atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
+                                           __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return false;
+    return lock_acquire_contended(lock);
+}
+
+/* Takes the lock if it is free at once; never waits. */
+static inline bool lock_try_acquire(pagoda_lock *lock)
+{
+    int expected = 0;
+    return __atomic_compare_exchange_n(&lock->state, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void lock_release(pagoda_lock *lock)

@@ -65,6 +65,7 @@ static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
 static struct thread_cache *live_caches;       /* doubly linked through next/prev */
 static struct thread_cache *recycled_caches;   /* singly linked through next */
 static size_t total_capacity_bytes;    /* capacity_bytes and large-cache bytes of all live caches */
+static unsigned shard_members[CENTRAL_MAX_SHARDS];  /* live caches per central shard */
 static pthread_key_t exit_key;
 
 /* ---- budgets --------------------------------------------------------------------- */
@@ -153,7 +154,7 @@ static void list_release(struct thread_cache *cache, unsigned size_class, unsign
 static void give_up_owned_spans(struct thread_cache *cache)
 {
     for (unsigned c = 1; c <= size_class_count; c++)
-        central_give_up_span(c, &cache->own_span[c]);
+        central_give_up_span(cache->shard, c, &cache->own_span[c]);
 }
 
 /* Returns every listed object, and gives up the spans the cache owns. */
@@ -205,16 +206,45 @@ static void cache_scavenge(struct thread_cache *cache)
         if (!cache->missed_since_scavenge[c]) {
             if (cache->max_length[c])
                 list_shrink(cache, c, cache->max_length[c] / 2);
-            central_give_up_span(c, &cache->own_span[c]);
+            central_give_up_span(cache->shard, c, &cache->own_span[c]);
         }
         cache->missed_since_scavenge[c] = 0;
     }
 }
 
+/* Gives a cache its central shard: shard 0 until the central lists are found
+ * contended, then the shard with the fewest live caches (the lowest such). Under
+ * registry_lock. */
+static void shard_join(struct thread_cache *cache)
+{
+    cache->spread = central_contended();
+    unsigned shards = central_shards_open(cache->spread);
+    unsigned shard = 0;
+    for (unsigned other = 1; other < shards; other++)
+        if (shard_members[other] < shard_members[shard])
+            shard = other;
+    shard_members[shard]++;
+    cache->shard = shard;
+}
+
+/* Moves a cache that joined shard 0 before the central lists were found contended to
+ * the emptiest shard. The spans it owns go back first: they belong to its old shard. */
+static NOINLINE void cache_spread(struct thread_cache *cache)
+{
+    give_up_owned_spans(cache);
+    lock_acquire(&registry_lock);
+    shard_members[cache->shard]--;
+    shard_join(cache);
+    lock_release(&registry_lock);
+}
+
 /* Bookkeeping at the start of every slow path of a real cache: scavenge once per
- * release delay. */
+ * release delay, and move to a shard of its own once the central lists are found
+ * contended. */
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
+    if (unlikely(!cache->spread) && central_contended())
+        cache_spread(cache);
     uint64_t now = clock_ms();
     __atomic_store_n(&cache->last_slow_path_ms, now, __ATOMIC_RELAXED);    /* read by release passes */
     cache->missed_since_scavenge[size_class] = 1;
@@ -231,8 +261,11 @@ static void set_current(struct thread_cache *cache)
     __atomic_store_n(&thread_cache_current, cache, __ATOMIC_RELAXED);
 }
 
+/* Takes a cache off the live registry, and out of its shard's count. Under
+ * registry_lock. */
 static void registry_unlink(struct thread_cache *cache)
 {
+    shard_members[cache->shard]--;
     if (cache->prev)
         cache->prev->next = cache->next;
     else
@@ -288,6 +321,7 @@ static struct thread_cache *cache_create(void)
     cache->owner_slot = &thread_cache_current;
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
+    shard_join(cache);
     cache->prev = NULL;
     cache->next = live_caches;
     if (live_caches)
@@ -329,7 +363,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     struct thread_cache *cache = thread_cache_for_slow_path();
     void *head;
     if (!cache) {
-        if (!central_remove_batch(size_class, 1, &head, NULL)) {
+        if (!central_remove_batch(0, size_class, 1, &head, NULL)) {
             errno = ENOMEM;
             return NULL;
         }
@@ -349,8 +383,8 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     if (want == 0)
         want = 1;
     unsigned got = cache->class_use[size_class] == CLASS_ALLOCATED
-                       ? central_remove_batch(size_class, want, &head, &cache->own_span[size_class])
-                       : central_remove_first_batch(size_class, want, &head);
+                       ? central_remove_batch(cache->shard, size_class, want, &head, &cache->own_span[size_class])
+                       : central_remove_first_batch(cache->shard, size_class, want, &head);
     cache->class_use[size_class] = CLASS_ALLOCATED;
     if (!got) {
         release_tick();           /* the scavenge above may have freed memory */

@@ -48,6 +48,10 @@ struct thread_cache {
     struct span *own_span[SIZE_CLASS_MAX_COUNT + 1];  /* per class: the span it owns, or NULL
                                                          (central_remove_batch) */
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
+    unsigned shard;                    /* its central shard (central_list.h): written by its
+                                          thread under the registry lock */
+    bool spread;                       /* the shard was chosen once the central lists
+                                          were contended */
     struct large_cache large;          /* freed large spans (large_cache.h) */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
     uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */

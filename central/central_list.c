@@ -16,30 +16,49 @@
  *     so it prefers spans whose pages are still resident, and a release pass stops at
  *     the first released span it meets;
  *   - span bitmaps record only objects inside the span: objects out in caches, in the
- *     transfer cache or in use by the program are clear bits.
+ *     transfer cache or in use by the program are clear bits;
+ *   - a span's `shard` is the shard whose list holds it (the one that cut it, or that
+ *     took it over: steal_span), and only that list's lock guards the span (its
+ *     bitmap, counts and list links, and `shard` itself, which changes only while both
+ *     lists' locks are held); objects in a transfer cache may belong to spans of any
+ *     shard.
+ * A thread waits for at most one list's lock at a time: giving objects back to spans
+ * of several shards moves from one lock to the next (lock_for_object), and taking a
+ * span over from another shard only tries that shard's lock.
  */
+#define _GNU_SOURCE    /* sched_getaffinity, CPU_COUNT */
 #include "central/central_list.h"
 
 #include "allocator/clock.h"
+#include "allocator/config.h"
 #include "allocator/debug.h"
 #include "allocator/lock.h"
 #include "allocator/log.h"
 #include "allocator/size_classes.h"
+#include "central/metadata.h"
 #include "central/page_heap.h"
 #include "central/page_release.h"
 #include "central/span.h"
 #include "pagemap/pagemap.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define TRANSFER_SLOTS 32
-/* The transfer cache of a class holds about this many bytes at most. */
+/* A class's transfer cache holds about this many bytes at most while there is one
+ * shard, and about SHARD_TRANSFER_BYTES in each of several: spread over shards, free
+ * objects wait in more places (larson at 8 threads on 8 shards: peak RSS 18.6 MiB
+ * with 64 KiB a shard, 14.3 MiB with one batch a shard; 12.3 MiB on one shard). */
 #define TRANSFER_BYTES (512 * 1024)
+#define SHARD_TRANSFER_BYTES (32 * 1024)
 
-/* All zero is an empty list: start-up writes none of them, so a process touches the
- * pages of only the lists of the classes it uses. */
+/* All zero is an empty list: start-up writes none of them, and release passes and
+ * statistics skip a list that has never cut a span (`used`, read without the lock), so
+ * a process touches the pages of only the lists it uses (and fork's, which takes all
+ * the locks). */
 struct central_list {
     pagoda_lock lock;
+    uint8_t used;                    /* it has cut a span; never cleared */
     unsigned transfer_count;
     uint64_t transfer_last_used_ms;  /* when a batch last left the transfer cache */
     size_t spans;
@@ -48,34 +67,143 @@ struct central_list {
     void *transfer[TRANSFER_SLOTS];
 } CACHE_ALIGNED;
 
-static struct central_list central_lists[SIZE_CLASS_MAX_COUNT + 1];
+/* Shard 0's lists are static, and their pages untouched until a class is used; the
+ * other shards' lists are set up together when a second thread cache appears. */
+static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1];
+static struct central_list *shard_lists[CENTRAL_MAX_SHARDS] = { shard0_lists };
+/* shard_lists[0 .. shards_set_up) exist; stored with release order after them. */
+static unsigned shards_set_up = 1;
 
-/* Whole batches a class's transfer cache holds: 1 .. TRANSFER_SLOTS. */
+/* Whole batches a transfer cache of each class holds: 1 .. TRANSFER_SLOTS. Changed
+ * once, when the shards are set up, while lists are in use: read and written with
+ * relaxed atomics. */
 static uint8_t transfer_capacity[SIZE_CLASS_MAX_COUNT + 1];
 
-void central_init(void)
+static void set_transfer_capacity(unsigned shards)
 {
+    size_t bytes = shards > 1 ? SHARD_TRANSFER_BYTES : TRANSFER_BYTES;
     for (unsigned c = 1; c <= size_class_count; c++) {
         const struct size_class_info *info = &size_class_table[c];
-        unsigned capacity = TRANSFER_BYTES / (info->batch * info->size);
-        transfer_capacity[c] = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
+        unsigned capacity = (unsigned)(bytes / (info->batch * info->size));
+        capacity = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
+        __atomic_store_n(&transfer_capacity[c], (uint8_t)capacity, __ATOMIC_RELAXED);
     }
 }
 
-static unsigned class_of_list(const struct central_list *list)
+void central_init(void)
 {
-    return (unsigned)(list - central_lists);
+    set_transfer_capacity(1);
+}
+
+/* Shards per CPU by default: more shards than CPUs, as jemalloc has arenas, so that
+ * threads outnumbering CPUs (which the scheduler preempts, locks held or not) still
+ * find their lists free. */
+#define SHARDS_PER_CPU 4
+
+static unsigned configured_shards(void)
+{
+    if (pagoda_config.central_shards)
+        return pagoda_config.central_shards;
+    cpu_set_t cpus;
+    unsigned count = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? (unsigned)CPU_COUNT(&cpus) : 1;
+    count *= SHARDS_PER_CPU;
+    return count > CENTRAL_MAX_SHARDS ? CENTRAL_MAX_SHARDS : count;
+}
+
+unsigned central_shards_open(bool spread)
+{
+    unsigned count = __atomic_load_n(&shards_set_up, __ATOMIC_RELAXED);
+    if (count > 1 || !spread)
+        return count;
+    count = configured_shards();
+    size_t lists = (size_t)size_class_count + 1;
+    struct central_list *more = count > 1 ? metadata_alloc((count - 1) * lists * sizeof *more) : NULL;
+    if (!more)
+        return 1;
+    for (unsigned shard = 1; shard < count; shard++)
+        shard_lists[shard] = more + (shard - 1) * lists;
+    set_transfer_capacity(count);       /* shard 0's may be over it for a while */
+    __atomic_store_n(&shards_set_up, count, __ATOMIC_RELEASE);
+    return count;
+}
+
+static struct central_list *list_of(unsigned shard, unsigned size_class)
+{
+    return &shard_lists[shard][size_class];
+}
+
+/* Sleeps counted in the window that started at sleep_window_start_ms; approximate
+ * when threads count at once, which is all the decision needs. */
+static uint64_t sleep_window_start_ms;
+static unsigned sleeps_in_window;
+static bool lists_contended;
+
+void central_note_sleep(void)
+{
+    uint64_t now = clock_ms();
+    if (now - __atomic_load_n(&sleep_window_start_ms, __ATOMIC_RELAXED) >= CENTRAL_SPREAD_WINDOW_MS) {
+        __atomic_store_n(&sleep_window_start_ms, now, __ATOMIC_RELAXED);
+        __atomic_store_n(&sleeps_in_window, 0, __ATOMIC_RELAXED);
+    }
+    if (__atomic_add_fetch(&sleeps_in_window, 1, __ATOMIC_RELAXED) >= CENTRAL_SPREAD_SLEEPS)
+        __atomic_store_n(&lists_contended, true, __ATOMIC_RELAXED);
+}
+
+bool central_contended(void)
+{
+    return __atomic_load_n(&lists_contended, __ATOMIC_RELAXED);
+}
+
+/* Takes a list's lock; every list lock but fork's is taken here, so that its sleeps
+ * are counted. */
+static void list_lock(struct central_list *list)
+{
+    if (unlikely(lock_acquire_slept(&list->lock)))
+        central_note_sleep();
+}
+
+/* The shard of the span holding object (read without its lock: see lock_for_object);
+ * `otherwise` for a pointer into no span of small objects, which the give-back then
+ * reports under that shard's lock. */
+static unsigned shard_of_object(const void *object, unsigned otherwise)
+{
+    const struct span *span = pagemap_span(page_of(object));
+    return span && span->state == SPAN_SMALL ? __atomic_load_n(&span->shard, __ATOMIC_RELAXED) : otherwise;
+}
+
+/* Makes the caller hold the lock of the list (of class size_class) of the shard of
+ * object's span, and returns that list. The caller holds the lock of `locked`, the
+ * list of shard *shard, or no lock (locked NULL); *shard is updated. A span changes
+ * shards only under its old shard's lock, so the shard read before the lock was taken
+ * is read again under it until the two agree. */
+static struct central_list *lock_for_object(struct central_list *locked, unsigned *shard, unsigned size_class,
+                                            const void *object)
+{
+    for (;;) {
+        unsigned object_shard = shard_of_object(object, *shard);
+        if (locked && object_shard == *shard)
+            return locked;
+        if (locked)
+            lock_release(&locked->lock);
+        *shard = object_shard;
+        locked = list_of(object_shard, size_class);
+        list_lock(locked);
+    }
 }
 
 /* ---- spans ---------------------------------------------------------------------------- */
 
-/* Cuts a fresh span for the list's class: every object free. */
-static struct span *span_cut(struct central_list *list)
+/* Cuts a fresh span for the list of shard `shard` and class size_class: every object
+ * free. */
+static struct span *span_cut(struct central_list *list, unsigned shard, unsigned size_class)
 {
-    const struct size_class_info *info = &size_class_table[class_of_list(list)];
-    struct span *span = page_heap_alloc(info->pages, class_of_list(list));
+    const struct size_class_info *info = &size_class_table[size_class];
+    struct span *span = page_heap_alloc(info->pages, size_class);
     if (!span)
         return NULL;
+    span->shard = (uint8_t)shard;
+    if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
+        __atomic_store_n(&list->used, 1, __ATOMIC_RELAXED);
     span->object_count = info->objects;
     span->free_count = info->objects;
     span->bitmap_hint = 0;
@@ -211,11 +339,11 @@ static void span_return_to_page_heap(struct central_list *list, struct span *spa
 
 /* Returns one object to its span, filled with `fill` first when fill >= 0; gives the
  * span back to the page heap when it is all free, unless a thread owns it. */
-static void span_give_back(struct central_list *list, void *object, int fill)
+static void span_give_back(struct central_list *list, unsigned size_class, void *object, int fill)
 {
-    const struct size_class_info *info = &size_class_table[class_of_list(list)];
+    const struct size_class_info *info = &size_class_table[size_class];
     struct span *span = pagemap_span(page_of(object));
-    if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != class_of_list(list)))
+    if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != size_class))
         report_bad_free(list, object, "invalid pointer");
     size_t offset = (size_t)((char *)object - (char *)span_start(span));
     uint32_t index = size_class_object_index(info, offset);
@@ -247,26 +375,79 @@ static void span_give_back(struct central_list *list, void *object, int fill)
     }
 }
 
-/* Gives back `count` objects chained from head (count == -1u: up to the chain's end). */
-static void give_back_chain(struct central_list *list, void *head, unsigned count)
+/* Gives back `count` objects of class size_class chained from head (count == -1u: up
+ * to the chain's end), each under the lock of its span's shard. The caller holds the
+ * lock of `locked`, a list of that class; the function moves from lock to lock as the
+ * objects' shards change and returns the list whose lock it holds at the end. */
+static struct central_list *give_back_chain(struct central_list *locked, unsigned shard, unsigned size_class,
+                                            void *head, unsigned count)
 {
     for (void *object = head; object && count--; ) {
         void *next = *(void **)object;
-        span_give_back(list, object, -1);
+        locked = lock_for_object(locked, &shard, size_class, object);
+        span_give_back(locked, size_class, object, -1);
         object = next;
     }
+    return locked;
+}
+
+/* Takes over a partial span of the class from another shard, for `list` of shard
+ * `shard`, whose lock the caller holds: free objects left in the spans of a shard whose
+ * threads have exited or gone quiet then serve the threads that allocate, instead of
+ * fresh spans. Only from a list with more than one partial span, its tail (the span
+ * it allocated from least recently), so that a shard whose threads are busy keeps the
+ * span they use. The other list's lock is only tried, never waited for. Returns the
+ * span, now on list's partial list, or NULL. */
+static struct span *steal_span(struct central_list *list, unsigned shard, unsigned size_class)
+{
+    unsigned shards = __atomic_load_n(&shards_set_up, __ATOMIC_ACQUIRE);
+    for (unsigned i = 1; i < shards; i++) {
+        unsigned other_shard = (shard + i) % shards;
+        struct central_list *other = list_of(other_shard, size_class);
+        if (!__atomic_load_n(&other->used, __ATOMIC_RELAXED) || !lock_try_acquire(&other->lock))
+            continue;
+        struct span *span = other->partial.tail;
+        if (span && span != other->partial.head) {
+            span_list_remove(&other->partial, span);
+            other->spans--;
+            other->free_in_spans -= span->free_count;
+            __atomic_store_n(&span->shard, (uint8_t)shard, __ATOMIC_RELAXED);
+        } else {
+            span = NULL;
+        }
+        lock_release(&other->lock);
+        if (!span)
+            continue;
+        list->spans++;
+        list->free_in_spans += span->free_count;
+        if (span->released)          /* the released spans form the tail */
+            span_list_push_back(&list->partial, span);
+        else
+            span_list_push(&list->partial, span);
+        return span;
+    }
+    return NULL;
+}
+
+/* A span for `list` (shard `shard`, lock held) when its partial list is empty: one
+ * taken over from another shard, or a fresh one; NULL when the OS refuses memory. */
+static struct span *span_for_empty_list(struct central_list *list, unsigned shard, unsigned size_class)
+{
+    struct span *span = steal_span(list, shard, size_class);
+    return span ? span : span_cut(list, shard, size_class);
 }
 
 /* ---- batches ------------------------------------------------------------------------- */
 
 /* Takes up to want - count more objects from the partial spans (cutting new ones as
  * needed) onto the chain; returns the new count. Under the list's lock. */
-static unsigned take_from_spans(struct central_list *list, unsigned want, unsigned count, void ***tail_link)
+static unsigned take_from_spans(struct central_list *list, unsigned shard, unsigned size_class, unsigned want,
+                                unsigned count, void ***tail_link)
 {
-    size_t object_size = size_class_table[class_of_list(list)].size;
+    size_t object_size = size_class_table[size_class].size;
     while (count < want) {
         struct span *span = list->partial.head;
-        if (!span && !(span = span_cut(list)))
+        if (!span && !(span = span_for_empty_list(list, shard, size_class)))
             break;
         count += span_take(list, span, want - count, object_size, tail_link);
     }
@@ -275,16 +456,16 @@ static unsigned take_from_spans(struct central_list *list, unsigned want, unsign
 
 /* The same for a thread that owns spans: from its own span *own first, then from spans
  * it takes over (off the partial list, or cut); a span it uses up is given up, full. */
-static unsigned take_from_own_spans(struct central_list *list, unsigned want, void ***tail_link,
-                                    struct span **own)
+static unsigned take_from_own_spans(struct central_list *list, unsigned shard, unsigned size_class,
+                                    unsigned want, void ***tail_link, struct span **own)
 {
-    size_t object_size = size_class_table[class_of_list(list)].size;
+    size_t object_size = size_class_table[size_class].size;
     unsigned count = 0;
     while (count < want) {
         struct span *span = *own;
         if (!span) {
             span = list->partial.head;
-            if (!span && !(span = span_cut(list)))
+            if (!span && !(span = span_for_empty_list(list, shard, size_class)))
                 break;
             span_list_remove(&list->partial, span);
             span->owned = 1;
@@ -299,10 +480,11 @@ static unsigned take_from_own_spans(struct central_list *list, unsigned want, vo
     return count;
 }
 
-unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, struct span **own)
+unsigned central_remove_batch(unsigned shard, unsigned size_class, unsigned want, void **head,
+                              struct span **own)
 {
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
+    struct central_list *list = list_of(shard, size_class);
+    list_lock(list);
     if (want == size_class_table[size_class].batch && list->transfer_count) {
         *head = list->transfer[--list->transfer_count];
         list->transfer_last_used_ms = clock_ms();
@@ -312,8 +494,8 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, s
     void *chain = NULL;
     void **tail_link = &chain;
     bool owns = own && size_class_table[size_class].size <= OWNED_SPAN_MAX_OBJECT_SIZE;
-    unsigned count = owns ? take_from_own_spans(list, want, &tail_link, own)
-                          : take_from_spans(list, want, 0, &tail_link);
+    unsigned count = owns ? take_from_own_spans(list, shard, size_class, want, &tail_link, own)
+                          : take_from_spans(list, shard, size_class, want, 0, &tail_link);
     *tail_link = NULL;
     lock_release(&list->lock);
     *head = chain;
@@ -324,14 +506,14 @@ unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, s
  * is using anyway. */
 #define FREE_LINE_SPANS 4
 
-unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head)
+unsigned central_remove_first_batch(unsigned shard, unsigned size_class, unsigned want, void **head)
 {
     const struct size_class_info *info = &size_class_table[size_class];
     unsigned line = info->line_objects;
     if (line < 2 || line > want || line * info->size != CACHE_LINE_SIZE)
-        return central_remove_batch(size_class, want, head, NULL);
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
+        return central_remove_batch(shard, size_class, want, head, NULL);
+    struct central_list *list = list_of(shard, size_class);
+    list_lock(list);
     void *chain = NULL;
     void **tail_link = &chain;
     unsigned count = 0, searched = 0;
@@ -342,7 +524,7 @@ unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **h
             break;
         }
     }
-    count = take_from_spans(list, want, count, &tail_link);
+    count = take_from_spans(list, shard, size_class, want, count, &tail_link);
     *tail_link = NULL;
     lock_release(&list->lock);
     *head = chain;
@@ -351,23 +533,24 @@ unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **h
 
 void central_insert_batch(unsigned size_class, void *head, unsigned count)
 {
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
-    if (count == size_class_table[size_class].batch && list->transfer_count < transfer_capacity[size_class]) {
+    unsigned shard = shard_of_object(head, 0);
+    struct central_list *list = list_of(shard, size_class);
+    list_lock(list);
+    if (count == size_class_table[size_class].batch && list->transfer_count < __atomic_load_n(&transfer_capacity[size_class], __ATOMIC_RELAXED)) {
         list->transfer[list->transfer_count++] = head;
         lock_release(&list->lock);
         return;
     }
-    give_back_chain(list, head, count);
+    list = give_back_chain(list, shard, size_class, head, count);
     lock_release(&list->lock);
 }
 
-void central_give_up_span(unsigned size_class, struct span **own)
+void central_give_up_span(unsigned shard, unsigned size_class, struct span **own)
 {
     if (!__atomic_load_n(own, __ATOMIC_RELAXED))     /* the common case, without the lock */
         return;
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
+    struct central_list *list = list_of(shard, size_class);
+    list_lock(list);
     struct span *span = *own;
     if (!span) {                /* a release pass and the owner both gave it up */
         lock_release(&list->lock);
@@ -384,9 +567,9 @@ void central_give_up_span(unsigned size_class, struct span **own)
 
 void central_free_object(unsigned size_class, void *object, int fill)
 {
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
-    span_give_back(list, object, fill);
+    unsigned shard = 0;
+    struct central_list *list = lock_for_object(NULL, &shard, size_class, object);
+    span_give_back(list, size_class, object, fill);
     lock_release(&list->lock);
 }
 
@@ -429,22 +612,31 @@ static void span_release_unused_pages(struct span *span, const struct size_class
     span->released = 1;
 }
 
-/* Empties the transfer cache into the spans. Under the list's lock. */
-static void transfer_cache_flush(struct central_list *list)
+/* Empties the transfer cache of shard `shard`'s list into the spans. Called with the
+ * list's lock held, and returns with it held; the lock goes while objects go back to
+ * other shards' spans. */
+static void transfer_cache_flush(struct central_list *list, unsigned shard, unsigned size_class)
 {
-    while (list->transfer_count)
-        give_back_chain(list, list->transfer[--list->transfer_count], -1u);
+    while (list->transfer_count) {
+        void *chain = list->transfer[--list->transfer_count];
+        struct central_list *locked = give_back_chain(list, shard, size_class, chain, -1u);
+        if (locked != list) {
+            lock_release(&locked->lock);
+            list_lock(list);
+        }
+    }
 }
 
-size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *waiting)
+/* central_release_idle for one shard's list. */
+static size_t release_idle_in_list(struct central_list *list, unsigned shard, unsigned size_class,
+                                   uint64_t idle_before_ms, bool *waiting)
 {
-    struct central_list *list = &central_lists[size_class];
     const struct size_class_info *info = &size_class_table[size_class];
     size_t released = 0;
     bool more = true;
-    lock_acquire(&list->lock);
+    list_lock(list);
     if (list->transfer_count && list->transfer_last_used_ms <= idle_before_ms)
-        transfer_cache_flush(list);
+        transfer_cache_flush(list, shard, size_class);
     more = !pagoda_debug.poison;     /* released pages would lose the freed pattern */
     while (more) {
         unsigned examined = 0;
@@ -469,7 +661,7 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
         released += page_release_finish(&batch) << PAGE_SHIFT;   /* before the lock goes */
         if (more) {
             lock_release(&list->lock);
-            lock_acquire(&list->lock);
+            list_lock(list);
         }
     }
     if (list->transfer_count)
@@ -478,30 +670,52 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
     return released;
 }
 
+size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *waiting)
+{
+    size_t released = 0;
+    unsigned shards = __atomic_load_n(&shards_set_up, __ATOMIC_ACQUIRE);
+    for (unsigned shard = 0; shard < shards; shard++) {
+        struct central_list *list = list_of(shard, size_class);
+        if (__atomic_load_n(&list->used, __ATOMIC_RELAXED))
+            released += release_idle_in_list(list, shard, size_class, idle_before_ms, waiting);
+    }
+    return released;
+}
+
 /* ---- statistics and fork ----------------------------------------------------------- */
 
 void central_get_stats(unsigned size_class, struct central_class_stats *stats)
 {
-    struct central_list *list = &central_lists[size_class];
-    lock_acquire(&list->lock);
-    stats->spans = list->spans;
-    stats->free_in_spans = list->free_in_spans;
-    stats->in_transfer_cache = (size_t)list->transfer_count * size_class_table[size_class].batch;
-    lock_release(&list->lock);
+    *stats = (struct central_class_stats){ 0 };
+    unsigned shards = __atomic_load_n(&shards_set_up, __ATOMIC_ACQUIRE);
+    for (unsigned shard = 0; shard < shards; shard++) {
+        struct central_list *list = list_of(shard, size_class);
+        if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
+            continue;
+        list_lock(list);
+        stats->spans += list->spans;
+        stats->free_in_spans += list->free_in_spans;
+        stats->in_transfer_cache += (size_t)list->transfer_count * size_class_table[size_class].batch;
+        lock_release(&list->lock);
+    }
 }
 
+/* Shards are set up under the thread caches' registry lock, which fork takes first. */
 void central_lock_for_fork(void)
 {
-    for (unsigned c = 1; c <= size_class_count; c++)
-        lock_acquire(&central_lists[c].lock);
+    for (unsigned shard = 0; shard < shards_set_up; shard++)
+        for (unsigned c = 1; c <= size_class_count; c++)
+            lock_acquire(&list_of(shard, c)->lock);
 }
 
 void central_unlock_after_fork(int in_child)
 {
-    for (unsigned c = 1; c <= size_class_count; c++) {
-        if (in_child)
-            lock_reset(&central_lists[c].lock);
-        else
-            lock_release(&central_lists[c].lock);
+    for (unsigned shard = 0; shard < shards_set_up; shard++) {
+        for (unsigned c = 1; c <= size_class_count; c++) {
+            if (in_child)
+                lock_reset(&list_of(shard, c)->lock);
+            else
+                lock_release(&list_of(shard, c)->lock);
+        }
     }
 }

@@ -1,6 +1,6 @@
 /*
- * central_list.h — the middle tier: one central free list per size class, shared by
- * all threads, each behind its own lock.
+ * central_list.h — the middle tier: a central free list per size class, each behind
+ * its own lock, in shards.
  *
  * Objects move between thread caches and a central list in batches (a NULL-terminated
  * chain linked through each object's first word). In front of the spans sits a
@@ -9,6 +9,21 @@
  * the transfer cache is empty (or full) do objects come from (or go back to) their
  * spans, which are cut from the page heap on demand and returned to it when all their
  * objects are free (and no thread owns them: see central_remove_batch).
+ *
+ * Shards: the tier is split into shards, each with a list per class, as jemalloc
+ * splits its heap into arenas. Threads share shard 0 until the lists' locks are found
+ * contended (central_note_sleep): one shard keeps free objects in one place, and
+ * threads that seldom wait for one another gain nothing from more (glibc likewise
+ * gives a thread another arena only once it has found its own locked). From then on
+ * threads are spread over the shards: the thread caches' registry gives each cache the
+ * shard with the fewest caches, so that threads working on their own objects no longer
+ * wait for one another's locks (nor for a holder the scheduler preempted). A span
+ * belongs to one shard: its objects go back into its bitmap under that shard's lock
+ * from whichever thread frees them, and a freed batch goes to the transfer cache of
+ * its first object's shard, so that objects a consumer thread frees travel back to
+ * their maker's shard in O(1). A shard that needs a span takes a partial one over from
+ * another shard before it cuts a fresh one, so that free objects left in the spans of
+ * threads that went quiet are used.
  */
 #ifndef PAGODA_CENTRAL_LIST_H
 #define PAGODA_CENTRAL_LIST_H
@@ -20,6 +35,26 @@
 /* Prepares the lists for the installed size-class table. */
 void central_init(void);
 
+/* The most shards a process has (PAGODA_CENTRAL_SHARDS). */
+#define CENTRAL_MAX_SHARDS 64
+
+/* How many shards threads may be spread over: 1 at first; at the first call with
+ * `spread`, the configured count (4 per CPU by default), whose lists are then set up.
+ * Under the thread caches' registry lock. */
+unsigned central_shards_open(bool spread);
+
+/* Sleeps for lists' locks within CENTRAL_SPREAD_WINDOW_MS that make the lists
+ * contended. */
+#define CENTRAL_SPREAD_SLEEPS 16
+#define CENTRAL_SPREAD_WINDOW_MS 1000
+
+/* Counts a sleep for a list's lock (each list lock reports its own). */
+void central_note_sleep(void);
+
+/* Whether the lists have been found contended: from then on, threads are spread over
+ * the shards. Never goes back. */
+bool central_contended(void);
+
 struct span;
 
 /* Threads own spans (below) only of classes up to this object size: packing a
@@ -27,7 +62,8 @@ struct span;
  * span, out of other threads' reach, keeps at most a page or two from them. */
 #define OWNED_SPAN_MAX_OBJECT_SIZE 256
 
-/* Takes up to `want` objects of class `size_class`; returns how many (0 when the OS
+/* Takes up to `want` objects of class `size_class` from shard `shard` (0 for a thread
+ * without a cache); returns how many (0 when the OS
  * refuses memory) and their chain in *head.
  *
  * A thread cache passes `own`, its slot for the span it owns in this class (NULL in
@@ -39,27 +75,30 @@ struct span;
  * (build/bench/thread_locality measures it). Frees from any
  * thread go back into an owned span's bitmap, for its owner to reuse. With own NULL
  * (no thread cache), objects come from the partial spans in turn. */
-unsigned central_remove_batch(unsigned size_class, unsigned want, void **head, struct span **own);
+unsigned central_remove_batch(unsigned shard, unsigned size_class, unsigned want, void **head,
+                              struct span **own);
 
 /* The same, for a thread's first batch of a class: the chain starts with a whole
  * cache line of objects none of which is in use (when the class's objects tile cache
  * lines and a partial span has such a line), so that the object the thread uses first
  * shares no line with objects other threads write. */
-unsigned central_remove_first_batch(unsigned size_class, unsigned want, void **head);
+unsigned central_remove_first_batch(unsigned shard, unsigned size_class, unsigned want, void **head);
 
-/* Gives up the span in a thread's slot *own, if any (its cache is being emptied, the
+/* Gives up the span in the slot *own of a thread of shard `shard`, if any (its cache is being emptied, the
  * class has gone unused, or a release pass found the thread idle): the slot is
  * cleared and the span goes back on the partial list, or to the page heap when all
  * its objects are free. Safe while the owner runs: the slot changes only under the
  * class's lock. */
-void central_give_up_span(unsigned size_class, struct span **own);
+void central_give_up_span(unsigned shard, unsigned size_class, struct span **own);
 
-/* Gives back `count` objects of class `size_class`, chained from head. A pointer that
- * is not the start of a live object of that class, or that is already free in its
- * span, stops the process with a message naming it. */
+/* Gives back `count` objects of class `size_class`, chained from head: a whole batch
+ * into the transfer cache of its first object's shard while there is room, otherwise
+ * each object into its span. A pointer that is not the start of a live object of that
+ * class, or that is already free in its span, stops the process with a message naming
+ * it. */
 void central_insert_batch(unsigned size_class, void *head, unsigned count);
 
-/* Returns idle memory of one class to the OS: a transfer cache unused since
+/* Returns idle memory of one class, in every shard, to the OS: a transfer cache unused since
  * idle_before_ms goes back into its spans, and the pages of partly used spans that hold
  * only free objects and were not allocated from since idle_before_ms are released.
  * Returns the bytes released; sets *waiting (and leaves it alone otherwise) when a
@@ -72,10 +111,11 @@ size_t central_release_idle(unsigned size_class, uint64_t idle_before_ms, bool *
  * (under the list's lock, once it is known to be a live object). */
 void central_free_object(unsigned size_class, void *object, int fill);
 
+/* Summed over the shards. */
 struct central_class_stats {
-    size_t spans;                 /* spans of this class held by the central list */
+    size_t spans;                 /* spans of this class held by the central lists */
     size_t free_in_spans;         /* objects free inside those spans */
-    size_t in_transfer_cache;     /* objects in the transfer cache */
+    size_t in_transfer_cache;     /* objects in the transfer caches */
 };
 void central_get_stats(unsigned size_class, struct central_class_stats *stats);
 

@@ -67,6 +67,8 @@ struct span {
                                    and released since objects last left or came back */
     uint8_t dirt;               /* enum span_dirt (above) */
     uint8_t owned;              /* SPAN_SMALL: a thread allocates from it alone (central_list.h) */
+    uint8_t shard;              /* SPAN_SMALL: the central shard whose list holds it
+                                   (central_list.h) */
     uint16_t bitmap_hint;       /* SPAN_SMALL: no free bit lives in a word below this */
     union {
         struct {

@@ -141,6 +141,13 @@ static const struct setting malformed_settings[] = {
     { "PAGODA_MADVISE", "" },
     { "PAGODA_MADVISE", "99999999999999999999999" },
     { "PAGODA_MADVISE", "dontneeds" },
+    { "PAGODA_CENTRAL_SHARDS", "abc" },
+    { "PAGODA_CENTRAL_SHARDS", "-5" },
+    { "PAGODA_CENTRAL_SHARDS", "12Q" },
+    { "PAGODA_CENTRAL_SHARDS", "" },
+    { "PAGODA_CENTRAL_SHARDS", "99999999999999999999999" },
+    { "PAGODA_CENTRAL_SHARDS", "0" },                 /* below the minimum of 1 */
+    { "PAGODA_CENTRAL_SHARDS", "65" },                /* above CENTRAL_MAX_SHARDS */
 };
 #define MALFORMED_COUNT ((int)(sizeof malformed_settings / sizeof malformed_settings[0]))
 
@@ -174,6 +181,9 @@ static const struct setting valid_settings[] = {
     { "PAGODA_MADVISE", "free" },
     { "PAGODA_MADVISE", "dontneed" },
     { "PAGODA_MADVISE", "FREE" },
+    { "PAGODA_CENTRAL_SHARDS", "1" },
+    { "PAGODA_CENTRAL_SHARDS", "8" },
+    { "PAGODA_CENTRAL_SHARDS", "64" },
 };
 #define VALID_COUNT ((int)(sizeof valid_settings / sizeof valid_settings[0]))
 

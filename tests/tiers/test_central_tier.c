@@ -10,10 +10,13 @@
  * untouched, while a smaller removal leaves it there; objects given back one by one
  * return to their span, and a span whose objects are all back goes to the page heap;
  * central_get_stats agrees with what was taken and given back; a double free through
- * central_free_object aborts with "double free of".
+ * central_free_object aborts with "double free of". With several shards, a span's
+ * objects go back to the shard that cut it however they are chained, and a full
+ * batch goes to its first object's shard's transfer cache.
  */
 #include "tests/tiers/tier_suite.h"
 
+#include "allocator/config.h"
 #include "allocator/init.h"
 #include "allocator/size_class_table.h"
 #include "allocator/size_classes.h"
@@ -77,14 +80,14 @@ static void check_distinct(void **objects, size_t count)
     free(sorted);
 }
 
-/* Removes up to `want` objects for the owner of *own (own NULL: no thread cache),
- * checks the chain (its length is the count returned) and appends its objects to
- * taken[]; returns the count. */
-static unsigned take_owned(unsigned size_class, unsigned want, struct span **own, void **taken,
-                           size_t *taken_count)
+/* Removes up to `want` objects from shard `shard` for the owner of *own (own NULL: no
+ * thread cache), checks the chain (its length is the count returned) and appends its
+ * objects to taken[]; returns the count. */
+static unsigned take_from_shard(unsigned shard, unsigned size_class, unsigned want, struct span **own,
+                                void **taken, size_t *taken_count)
 {
     void *head = NULL;
-    unsigned got = central_remove_batch(size_class, want, &head, own);
+    unsigned got = central_remove_batch(shard, size_class, want, &head, own);
     unsigned length = 0;
     for (void *object = head; object; object = *(void **)object, length++) {
         ck_assert_uint_lt(*taken_count, MAX_TAKEN);
@@ -93,6 +96,12 @@ static unsigned take_owned(unsigned size_class, unsigned want, struct span **own
     }
     ck_assert_uint_eq(length, got);
     return got;
+}
+
+static unsigned take_owned(unsigned size_class, unsigned want, struct span **own, void **taken,
+                           size_t *taken_count)
+{
+    return take_from_shard(0, size_class, want, own, taken, taken_count);
 }
 
 /* Removes exactly `want` objects, with no thread cache, into taken[]. */
@@ -144,7 +153,7 @@ START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
     ck_assert_uint_eq(held.in_transfer_cache, batch);
     ck_assert_uint_eq(held.free_in_spans, before.free_in_spans);   /* not back in spans */
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, batch, &head, NULL), batch);
+    ck_assert_uint_eq(central_remove_batch(0, size_class, batch, &head, NULL), batch);
     ck_assert_ptr_eq(head, taken[0]);
     unsigned i = 0;
     for (void *object = head; object; object = *(void **)object, i++)
@@ -294,7 +303,7 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
 {
     unsigned size_class = size_class_of(8);
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
+    ck_assert_uint_eq(central_remove_batch(0, size_class, 1, &head, NULL), 1);
     struct span *span = pagemap_span(page_of(head));
     bool waiting = false;
     central_release_idle(size_class, UINT64_MAX, &waiting);
@@ -302,7 +311,7 @@ START_TEST(test_a_first_batch_from_a_released_span_unmarks_it)
     ck_assert_uint_eq(span->released, 1);
     void *line = NULL;
     unsigned want = info_of(size_class)->line_objects;
-    ck_assert_uint_eq(central_remove_first_batch(size_class, want, &line), want);
+    ck_assert_uint_eq(central_remove_first_batch(0, size_class, want, &line), want);
     ck_assert_ptr_eq(pagemap_span(page_of(line)), span);
     ck_assert_uint_eq(span->released, 0);
     ck_assert_uint_eq((uintptr_t)line % CACHE_LINE_SIZE, 0);
@@ -379,7 +388,7 @@ START_TEST(test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone)
         central_free_object(size_class, taken[i], -1);
     ck_assert_uint_eq(span->state, SPAN_SMALL);
     ck_assert_uint_eq(pagemap_size_class(taken[0]), size_class);
-    central_give_up_span(size_class, &own);
+    central_give_up_span(0, size_class, &own);
     ck_assert_ptr_null(own);
     ck_assert_uint_eq(pagemap_size_class(taken[0]), 0);
     ck_assert_uint_eq(central_stats(size_class).spans, 0);
@@ -388,9 +397,9 @@ START_TEST(test_a_given_up_span_goes_to_the_page_heap_or_back_to_everyone)
     count = 0;
     take_owned(size_class, 4, &own, taken, &count);
     span = own;
-    central_give_up_span(size_class, &own);
+    central_give_up_span(0, size_class, &own);
     void *head = NULL;
-    ck_assert_uint_eq(central_remove_batch(size_class, 1, &head, NULL), 1);
+    ck_assert_uint_eq(central_remove_batch(0, size_class, 1, &head, NULL), 1);
     ck_assert_ptr_eq(pagemap_span(page_of(head)), span);
 }
 END_TEST
@@ -459,6 +468,120 @@ START_TEST(test_large_classes_leave_the_slot_alone)
 }
 END_TEST
 
+/* ---- shards ------------------------------------------------------------------------ */
+
+#define TEST_SHARDS 4
+
+static void open_shards(void)
+{
+    pagoda_config.central_shards = TEST_SHARDS;
+    ck_assert_uint_eq(central_shards_open(false), 1);      /* one until asked to spread */
+    ck_assert_uint_eq(central_shards_open(true), TEST_SHARDS);
+    ck_assert_uint_eq(central_shards_open(true), TEST_SHARDS);
+}
+
+static unsigned shard_of(const void *object)
+{
+    return pagemap_span(page_of(object))->shard;
+}
+
+/* Objects of two shards' spans, chained alternately and given back as one chain (not
+ * a batch, so past the transfer caches), each go back to their own shard: afterwards
+ * each shard hands out objects of its own spans only, among them the ones given back. */
+START_TEST(test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans)
+{
+    unsigned size_class = (unsigned)_i;
+    const struct size_class_info *info = info_of(size_class);
+    open_shards();
+    unsigned each = info->objects < 8 ? info->objects : 8;
+    void *first[MAX_TAKEN], *second[MAX_TAKEN];
+    size_t first_count = 0, second_count = 0;
+    take_from_shard(1, size_class, each, NULL, first, &first_count);
+    take_from_shard(2, size_class, each, NULL, second, &second_count);
+    /* Keeps one object of each shard out, so that their spans stay partial, and gives
+     * back pairs of objects, fewer if that would make a whole batch. */
+    unsigned pairs = each - 1;
+    if (2 * pairs == info->batch)
+        pairs--;
+    if (!pairs)
+        return;
+    void *chain = NULL;
+    for (size_t i = 1; i <= pairs; i++) {
+        ck_assert_uint_eq(shard_of(first[i]), 1);
+        ck_assert_uint_eq(shard_of(second[i]), 2);
+        *(void **)second[i] = chain;
+        *(void **)first[i] = second[i];
+        chain = first[i];
+    }
+    central_insert_batch(size_class, chain, 2 * pairs);
+    for (unsigned shard = 1; shard <= 2; shard++) {
+        void *again[MAX_TAKEN];
+        size_t again_count = 0;
+        take_from_shard(shard, size_class, pairs, NULL, again, &again_count);
+        for (size_t i = 0; i < again_count; i++)
+            ck_assert_uint_eq(shard_of(again[i]), shard);
+        void *const *given = shard == 1 ? first : second;
+        for (size_t i = 1; i <= pairs; i++) {
+            bool found = false;
+            for (size_t j = 0; j < again_count; j++)
+                found |= again[j] == given[i];
+            ck_assert_msg(found, "shard %u: %p given back was not handed out again", shard, given[i]);
+        }
+    }
+}
+END_TEST
+
+/* A full batch goes to the transfer cache of its first object's shard: another shard
+ * does not get it, its own shard gets the very chain. */
+START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
+{
+    unsigned size_class = size_class_of(64);
+    unsigned batch = info_of(size_class)->batch;
+    open_shards();
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
+    central_insert_batch(size_class, head, batch);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
+    void *other = NULL;
+    ck_assert_uint_eq(central_remove_batch(1, size_class, batch, &other, NULL), batch);
+    ck_assert_ptr_ne(other, head);
+    void *same = NULL;
+    ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &same, NULL), batch);
+    ck_assert_ptr_eq(same, head);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, 0);
+}
+END_TEST
+
+/* A release pass empties every shard's idle transfer cache into the spans, whichever
+ * shards the batches' objects came from; the spans then go to the page heap. */
+START_TEST(test_release_empties_every_shards_transfer_cache)
+{
+    unsigned size_class = size_class_of(64);
+    unsigned batch = info_of(size_class)->batch;
+    open_shards();
+    void *heads[TEST_SHARDS];
+    for (unsigned shard = 0; shard < TEST_SHARDS; shard++)
+        ck_assert_uint_eq(central_remove_batch(shard, size_class, batch, &heads[shard], NULL), batch);
+    /* Shard 1's batch, its first object swapped with shard 2's, lands in shard 2. */
+    void *one = heads[1], *two = heads[2];
+    void *one_next = *(void **)one, *two_next = *(void **)two;
+    *(void **)two = one_next;
+    *(void **)one = two_next;
+    heads[1] = two;
+    heads[2] = one;
+    for (unsigned shard = 0; shard < TEST_SHARDS; shard++)
+        central_insert_batch(size_class, heads[shard], batch);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, TEST_SHARDS * batch);
+    bool waiting = false;
+    central_release_idle(size_class, UINT64_MAX, &waiting);
+    ck_assert(!waiting);
+    struct central_class_stats stats = central_stats(size_class);
+    ck_assert_uint_eq(stats.in_transfer_cache, 0);
+    ck_assert_uint_eq(stats.spans, 0);
+    ck_assert_uint_eq(stats.free_in_spans, 0);
+}
+END_TEST
+
 Suite *tier_suite(void)
 {
     Suite *suite = suite_create("central lists");
@@ -485,6 +608,12 @@ Suite *tier_suite(void)
     tcase_add_test(owned, test_an_owner_gives_up_a_span_it_has_used_up);
     tcase_add_test(owned, test_large_classes_leave_the_slot_alone);
     suite_add_tcase(suite, owned);
+    TCase *shards = tcase_create("shards");
+    tcase_add_checked_fixture(shards, setup, NULL);
+    tcase_add_loop_test(shards, test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans, 1, end);
+    tcase_add_test(shards, test_a_full_batch_goes_to_its_first_objects_shard);
+    tcase_add_test(shards, test_release_empties_every_shards_transfer_cache);
+    suite_add_tcase(suite, shards);
     TCase *misuse = tcase_create("misuse");
     tcase_add_checked_fixture(misuse, setup, NULL);
     tcase_add_test(misuse, test_double_free_through_central_free_object_aborts);

@@ -9,7 +9,10 @@
  * PAGODA_THREAD_CACHE_BYTES; at thread exit everything the thread cached goes back to
  * the central lists, also for a thread that only freed objects handed to it. "Back"
  * is checked exactly: with no object in use, every object of every central span is
- * free in its span, in the transfer cache or in a live thread cache.
+ * free in its span, in the transfer cache or in a live thread cache; also when the
+ * threads' caches belong to different central shards. Threads share shard 0 until the
+ * central lists are found contended; then threads alive at once are spread evenly
+ * over the shards, and a cache made before moves at its next slow path.
  *
  * Each test sets PAGODA_RELEASE_DELAY_MS=never before start-up, so no scavenge or
  * drain request changes a list's limit while it is watched.
@@ -279,6 +282,164 @@ START_TEST(test_a_thread_that_only_frees_returns_its_cache_at_exit)
 }
 END_TEST
 
+/* The same two checks with the main thread's cache created first: the workers' caches
+ * then belong to another central shard than the main thread's, and the objects handed
+ * over come from spans of a shard their freeing thread is not in. */
+/* Counts as many sleeps on the central lists' locks as make them contended. */
+static void make_central_lists_contended(void)
+{
+    for (int i = 0; i < CENTRAL_SPREAD_SLEEPS; i++)
+        central_note_sleep();
+    ck_assert(central_contended());
+}
+
+START_TEST(test_threads_of_other_shards_return_their_caches_at_exit)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
+    start_pagoda(NULL);
+    make_central_lists_contended();
+    pagoda_free(pagoda_malloc(64));
+    thread_cache_flush_current();       /* the checks count every live cache's objects */
+    struct parked_thread parked = { .handed_count = 0 };
+    check_exit_returns_cache(&parked, cache_objects_then_park);
+    void *handed[300];
+    parked = (struct parked_thread){ .handed = handed, .handed_count = 300 };
+    run_thread(allocate_objects_to_hand_over, &parked);
+    check_exit_returns_cache(&parked, free_handed_objects_then_park);
+}
+END_TEST
+
+/* ---- central shards ------------------------------------------------------------------ */
+
+#define SPREAD_THREADS 5
+
+struct shard_probe {
+    pthread_barrier_t *all_started;
+    unsigned shard;
+};
+
+/* Creates the thread's cache, records its shard, and waits until every probe has. */
+static void *record_shard(void *arg)
+{
+    struct shard_probe *probe = arg;
+    pagoda_free(pagoda_malloc(64));
+    probe->shard = thread_cache_of_this_thread()->shard;
+    pthread_barrier_wait(probe->all_started);
+    return NULL;
+}
+
+/* Runs `count` threads alive at once; counts how many landed in each shard. */
+static void run_probes(unsigned count, unsigned members[CENTRAL_MAX_SHARDS])
+{
+    pthread_barrier_t all_started;
+    pthread_t threads[SPREAD_THREADS];
+    struct shard_probe probes[SPREAD_THREADS];
+    ck_assert_int_eq(pthread_barrier_init(&all_started, NULL, count), 0);
+    for (unsigned i = 0; i < count; i++) {
+        probes[i] = (struct shard_probe){ .all_started = &all_started };
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, record_shard, &probes[i]), 0);
+    }
+    for (unsigned i = 0; i < count; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_uint_lt(probes[i].shard, CENTRAL_MAX_SHARDS);
+        members[probes[i].shard]++;
+    }
+    pthread_barrier_destroy(&all_started);
+}
+
+static const struct {
+    const char *shards;
+    unsigned count;
+} spreads[] = { { "4", 4 }, { "2", 2 }, { "1", 1 }, { "64", 64 } };
+
+/* Until the central lists are found contended, every thread's cache is in shard 0;
+ * a few sleeps short of that change nothing. */
+START_TEST(test_threads_share_shard_0_until_the_lists_are_contended)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
+    start_pagoda(NULL);
+    for (int i = 0; i + 1 < CENTRAL_SPREAD_SLEEPS; i++)
+        central_note_sleep();
+    ck_assert(!central_contended());
+    pagoda_free(pagoda_malloc(64));
+    unsigned members[CENTRAL_MAX_SHARDS] = { 0 };
+    run_probes(SPREAD_THREADS, members);
+    ck_assert_uint_eq(members[0], SPREAD_THREADS);
+    ck_assert_uint_eq(thread_cache_of_this_thread()->shard, 0);
+}
+END_TEST
+
+struct parked_prober {
+    pthread_barrier_t step;
+    unsigned shard_before, shard_after;
+};
+
+/* Records its shard, waits while the main thread makes the lists contended, then
+ * allocates a size it never has (a slow path) and records its shard again. */
+static void *record_shard_across_contention(void *arg)
+{
+    struct parked_prober *prober = arg;
+    pagoda_free(pagoda_malloc(64));
+    prober->shard_before = thread_cache_of_this_thread()->shard;
+    pthread_barrier_wait(&prober->step);
+    pthread_barrier_wait(&prober->step);
+    pagoda_free(pagoda_malloc(3000));
+    prober->shard_after = thread_cache_of_this_thread()->shard;
+    return NULL;
+}
+
+/* A cache made in shard 0 before the lists were contended moves to the emptiest
+ * shard at its next slow path; the main thread's cache, still in shard 0, keeps it
+ * from being shard 0. */
+START_TEST(test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
+    start_pagoda(NULL);
+    pagoda_free(pagoda_malloc(64));
+    struct parked_prober prober;
+    ck_assert_int_eq(pthread_barrier_init(&prober.step, NULL, 2), 0);
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, record_shard_across_contention, &prober), 0);
+    pthread_barrier_wait(&prober.step);
+    make_central_lists_contended();
+    pthread_barrier_wait(&prober.step);
+    ck_assert_int_eq(pthread_join(thread, NULL), 0);
+    pthread_barrier_destroy(&prober.step);
+    ck_assert_uint_eq(prober.shard_before, 0);
+    ck_assert_uint_eq(prober.shard_after, 1);
+}
+END_TEST
+
+/* Once the lists are contended, with the main thread's cache in shard 0, threads alive
+ * at once take the emptiest shards: no shard has two caches more than another. After
+ * they exit, the next thread takes the lowest shard that is emptiest again. */
+START_TEST(test_threads_alive_at_once_are_spread_evenly_over_the_shards)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", spreads[_i].shards, 1);
+    unsigned shards = spreads[_i].count;
+    start_pagoda(NULL);
+    pagoda_free(pagoda_malloc(64));
+    make_central_lists_contended();
+    pagoda_free(pagoda_malloc(3000));             /* a slow path: the main thread's cache moves */
+    ck_assert_uint_eq(thread_cache_of_this_thread()->shard, 0);
+    unsigned members[CENTRAL_MAX_SHARDS] = { 1 };           /* the main thread's */
+    run_probes(SPREAD_THREADS, members);
+    unsigned fewest = members[0], most = members[0];
+    for (unsigned shard = 0; shard < CENTRAL_MAX_SHARDS; shard++) {
+        if (shard >= shards) {
+            ck_assert_uint_eq(members[shard], 0);
+            continue;
+        }
+        fewest = members[shard] < fewest ? members[shard] : fewest;
+        most = members[shard] > most ? members[shard] : most;
+    }
+    ck_assert_msg(most - fewest <= 1, "%u shards: %u to %u caches in one", shards, fewest, most);
+    unsigned after[CENTRAL_MAX_SHARDS] = { 0 };
+    run_probes(1, after);
+    ck_assert_uint_eq(after[shards > 1 ? 1 : 0], 1);
+}
+END_TEST
+
 /* ---- false sharing at a thread's start ---------------------------------------------- */
 
 struct handoff {
@@ -392,6 +553,13 @@ Suite *tier_suite(void)
     TCase *exits = tcase_create("thread exit");
     tcase_add_test(exits, test_thread_exit_returns_everything_cached);
     tcase_add_test(exits, test_a_thread_that_only_frees_returns_its_cache_at_exit);
+    tcase_add_test(exits, test_threads_of_other_shards_return_their_caches_at_exit);
     suite_add_tcase(suite, exits);
+    TCase *spread = tcase_create("shards");
+    tcase_add_test(spread, test_threads_share_shard_0_until_the_lists_are_contended);
+    tcase_add_test(spread, test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path);
+    tcase_add_loop_test(spread, test_threads_alive_at_once_are_spread_evenly_over_the_shards, 0,
+                        sizeof spreads / sizeof spreads[0]);
+    suite_add_tcase(suite, spread);
     return suite;
 }
