@@ -3,8 +3,10 @@
 
 Each microbenchmark case (build/bench/micro, one process per case) and each
 workload of benchmarks/workloads/manifest.tsv runs once per allocator, the
-allocators interleaved (A B C D E A B C D E …) for R repetitions, every allocator
-but glibc through LD_PRELOAD. Per run it records the benchmark's time, the
+allocators interleaved (A B C D E A B C D E …) for R repetitions. Every run starts
+the benchmark through the dynamic loader, `ld.so [--preload LIBRARY] PROGRAM …`, so
+that the allocator is loaded into the benchmark alone (not into GNU time, which
+reports the peak RSS) and glibc's runs start the same way. Per run it records the benchmark's time, the
 child's wall and CPU time and its peak RSS. A run that exits non-zero, lacks a
 workload's final "CHECK OK" line or whose preload did not take is a failure: it
 is never reported as a time, and it makes the whole run exit non-zero, naming it,
@@ -15,12 +17,14 @@ at the end. Results go to bench-results/: runs.csv, summary.md and PNG charts.
 """
 import argparse
 import datetime
+import functools
 import glob
 import json
 import os
 import re
 import shlex
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -55,17 +59,37 @@ MIN_TIME = {False: 0.1, True: 0.01}
 DEFAULT_REPS = {False: 3, True: 1}
 
 
+@functools.lru_cache(maxsize=None)
+def program_interpreter(path):
+    """The dynamic loader named by an ELF executable's PT_INTERP program header."""
+    with open(path, "rb") as f:
+        elf = f.read()
+    if elf[:4] != b"\x7fELF" or elf[4] != 2:
+        sys.exit(f"run.py: {path} is not a 64-bit ELF executable")
+    order = "<" if elf[5] == 1 else ">"
+    phoff, = struct.unpack_from(order + "Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from(order + "HH", elf, 0x36)
+    for i in range(phnum):
+        kind, _, offset, _, _, size = struct.unpack_from(order + "IIQQQQ", elf, phoff + i * phentsize)
+        if kind == 3:                   # PT_INTERP
+            return elf[offset:offset + size].rstrip(b"\0").decode()
+    sys.exit(f"run.py: {path} names no dynamic loader (PT_INTERP)")
+
+
 class Allocator:
     def __init__(self, name, preload):
         self.name = name
-        self.preload = preload  # path for LD_PRELOAD, None for glibc
+        self.preload = preload  # shared object to preload, None for glibc
         self.malloc_from = os.path.basename(preload) if preload else GLIBC_MALLOC_FROM
 
-    def env(self):
+    def launch(self, cmd):
+        """cmd run by its dynamic loader, with this allocator preloaded into it alone."""
+        return [program_interpreter(cmd[0])] + (["--preload", self.preload] if self.preload else []) + cmd
+
+    @staticmethod
+    def env():
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)
-        if self.preload:
-            env["LD_PRELOAD"] = self.preload
         return env
 
 
@@ -160,7 +184,7 @@ class Child:
         if self.returncode != 0:
             return f"exit status {self.returncode}"
         if "cannot be preloaded" in self.stderr:
-            return "LD_PRELOAD was ignored by the dynamic loader"
+            return "the preload was ignored by the dynamic loader"
         return None
 
     def stderr_tail(self, lines=5):
@@ -259,7 +283,7 @@ def list_micro_cases(alloc, quick, timeout):
     """The micro case names, listed under alloc, which also proves its preload works."""
     cmd = [MICRO] + (["--quick"] if quick else []) + [
         f"--expect-malloc-from={alloc.malloc_from}", "--benchmark_list_tests=true"]
-    child = Child(cmd, alloc.env(), timeout)
+    child = Child(alloc.launch(cmd), alloc.env(), timeout)
     failure = child.failure(timeout)
     if failure:
         return None, f"{failure}: {child.stderr_tail()}"
@@ -294,7 +318,7 @@ def parse_args():
 
 def measure(bench, alloc, rep, timeout):
     """Runs bench once under alloc; the run's record for runs.csv and the summary."""
-    child = Child(bench.command(alloc), alloc.env(), timeout)
+    child = Child(alloc.launch(bench.command(alloc)), alloc.env(), timeout)
     time_s, throughput, failure = None, None, child.failure(timeout)
     if failure:
         failure = f"{failure}: {child.stderr_tail()}" if child.stderr.strip() else failure
@@ -327,7 +351,7 @@ def main():
     allocators, skipped = find_allocators(args.allocators, args.pagoda)
     # Taken before the runs: the tree (and build/libpagoda.so) may change during them.
     versions = {a.name: f"**{a.name}**: {machine.allocator_version(a.name, a.preload, ROOT)}"
-                + (f" — `LD_PRELOAD={a.preload}`" if a.preload else "") for a in allocators}
+                + (f" — preloaded from `{a.preload}`" if a.preload else "") for a in allocators}
     failures = []  # (benchmark, allocator, repetition, reason)
     cases = None
     for alloc in list(allocators):
