@@ -23,7 +23,7 @@
  *     lists' locks are held); objects in a transfer cache may belong to spans of any
  *     shard.
  * A thread waits for at most one list's lock at a time: giving objects back to spans
- * of several shards moves from one lock to the next (lock_for_object), and taking a
+ * of several shards moves from one lock to the next (lock_for_span), and taking a
  * span over from another shard only tries that shard's lock.
  */
 #define _GNU_SOURCE    /* sched_getaffinity, CPU_COUNT */
@@ -47,8 +47,9 @@
 #define TRANSFER_SLOTS 32
 /* A class's transfer cache holds about this many bytes at most while there is one
  * shard, and about SHARD_TRANSFER_BYTES in each of several: spread over shards, free
- * objects wait in more places (larson at 8 threads on 8 shards: peak RSS 18.6 MiB
- * with 64 KiB a shard, 14.3 MiB with one batch a shard; 12.3 MiB on one shard). */
+ * objects wait in more places (larson at 8 threads, spread over 8 shards from its
+ * start: peak RSS 18.6 MiB with 64 KiB a shard and class, 16.1 MiB with 32 KiB,
+ * 14.3 MiB with one batch; 12.3 MiB on one shard). */
 #define TRANSFER_BYTES (512 * 1024)
 #define SHARD_TRANSFER_BYTES (32 * 1024)
 
@@ -68,7 +69,7 @@ struct central_list {
 } CACHE_ALIGNED;
 
 /* Shard 0's lists are static, and their pages untouched until a class is used; the
- * other shards' lists are set up together when a second thread cache appears. */
+ * other shards' lists are set up together when the lists are first found contended. */
 static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1];
 static struct central_list *shard_lists[CENTRAL_MAX_SHARDS] = { shard0_lists };
 /* shard_lists[0 .. shards_set_up) exist; stored with release order after them. */
@@ -162,25 +163,20 @@ static void list_lock(struct central_list *list)
         central_note_sleep();
 }
 
-/* The shard of the span holding object (read without its lock: see lock_for_object);
- * `otherwise` for a pointer into no span of small objects, which the give-back then
+/* The shard of `span`, the pagemap's span for an object (read without its lock: see
+ * lock_for_span); `otherwise` for no span of small objects, which the give-back then
  * reports under that shard's lock. */
-static unsigned shard_of_object(const void *object, unsigned otherwise)
+static unsigned shard_of_span(const struct span *span, unsigned otherwise)
 {
-    const struct span *span = pagemap_span(page_of(object));
     return span && span->state == SPAN_SMALL ? __atomic_load_n(&span->shard, __ATOMIC_RELAXED) : otherwise;
 }
 
-/* Makes the caller hold the lock of the list (of class size_class) of the shard of
- * object's span, and returns that list. The caller holds the lock of `locked`, the
- * list of shard *shard, or no lock (locked NULL); *shard is updated. A span changes
- * shards only under its old shard's lock, so the shard read before the lock was taken
- * is read again under it until the two agree. */
-static struct central_list *lock_for_object(struct central_list *locked, unsigned *shard, unsigned size_class,
-                                            const void *object)
+/* lock_for_span when the caller holds no lock, or the wrong one. */
+static NOINLINE struct central_list *lock_for_span_switch(struct central_list *locked, unsigned *shard,
+                                                          unsigned size_class, const struct span *span)
 {
     for (;;) {
-        unsigned object_shard = shard_of_object(object, *shard);
+        unsigned object_shard = shard_of_span(span, *shard);
         if (locked && object_shard == *shard)
             return locked;
         if (locked)
@@ -189,6 +185,20 @@ static struct central_list *lock_for_object(struct central_list *locked, unsigne
         locked = list_of(object_shard, size_class);
         list_lock(locked);
     }
+}
+
+/* Makes the caller hold the lock of the list (of class size_class) of span's shard,
+ * and returns that list. The caller holds the lock of `locked`, the list of shard
+ * *shard, or no lock (locked NULL); *shard is updated. A span changes shards only
+ * under its old shard's lock, so the shard read before the lock was taken is read
+ * again under it until the two agree. Inline for the common case of a chain whose
+ * objects all belong to the shard whose lock is held. */
+static inline struct central_list *lock_for_span(struct central_list *locked, unsigned *shard, unsigned size_class,
+                                                 const struct span *span)
+{
+    if (likely(locked && shard_of_span(span, *shard) == *shard))
+        return locked;
+    return lock_for_span_switch(locked, shard, size_class, span);
 }
 
 /* ---- spans ---------------------------------------------------------------------------- */
@@ -201,7 +211,7 @@ static struct span *span_cut(struct central_list *list, unsigned shard, unsigned
     struct span *span = page_heap_alloc(info->pages, size_class);
     if (!span)
         return NULL;
-    span->shard = (uint8_t)shard;
+    __atomic_store_n(&span->shard, (uint8_t)shard, __ATOMIC_RELAXED);     /* see lock_for_span */
     if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
         __atomic_store_n(&list->used, 1, __ATOMIC_RELAXED);
     span->object_count = info->objects;
@@ -337,12 +347,13 @@ static void span_return_to_page_heap(struct central_list *list, struct span *spa
     page_heap_free(span);
 }
 
-/* Returns one object to its span, filled with `fill` first when fill >= 0; gives the
- * span back to the page heap when it is all free, unless a thread owns it. */
-static void span_give_back(struct central_list *list, unsigned size_class, void *object, int fill)
+/* Returns one object to `span`, the pagemap's span for it, filled with `fill` first
+ * when fill >= 0; gives the span back to the page heap when it is all free, unless a
+ * thread owns it. */
+static void span_give_back(struct central_list *list, unsigned size_class, struct span *span, void *object,
+                           int fill)
 {
     const struct size_class_info *info = &size_class_table[size_class];
-    struct span *span = pagemap_span(page_of(object));
     if (unlikely(!span || span->state != SPAN_SMALL || span->size_class != size_class))
         report_bad_free(list, object, "invalid pointer");
     size_t offset = (size_t)((char *)object - (char *)span_start(span));
@@ -384,8 +395,9 @@ static struct central_list *give_back_chain(struct central_list *locked, unsigne
 {
     for (void *object = head; object && count--; ) {
         void *next = *(void **)object;
-        locked = lock_for_object(locked, &shard, size_class, object);
-        span_give_back(locked, size_class, object, -1);
+        struct span *span = pagemap_span(page_of(object));
+        locked = lock_for_span(locked, &shard, size_class, span);
+        span_give_back(locked, size_class, span, object, -1);
         object = next;
     }
     return locked;
@@ -533,7 +545,7 @@ unsigned central_remove_first_batch(unsigned shard, unsigned size_class, unsigne
 
 void central_insert_batch(unsigned size_class, void *head, unsigned count)
 {
-    unsigned shard = shard_of_object(head, 0);
+    unsigned shard = shard_of_span(pagemap_span(page_of(head)), 0);
     struct central_list *list = list_of(shard, size_class);
     list_lock(list);
     if (count == size_class_table[size_class].batch && list->transfer_count < __atomic_load_n(&transfer_capacity[size_class], __ATOMIC_RELAXED)) {
@@ -568,8 +580,9 @@ void central_give_up_span(unsigned shard, unsigned size_class, struct span **own
 void central_free_object(unsigned size_class, void *object, int fill)
 {
     unsigned shard = 0;
-    struct central_list *list = lock_for_object(NULL, &shard, size_class, object);
-    span_give_back(list, size_class, object, fill);
+    struct span *span = pagemap_span(page_of(object));
+    struct central_list *list = lock_for_span(NULL, &shard, size_class, span);
+    span_give_back(list, size_class, span, object, fill);
     lock_release(&list->lock);
 }
 
