@@ -54,12 +54,12 @@
 #define SHARD_TRANSFER_BYTES (32 * 1024)
 
 /* All zero is an empty list: start-up writes none of them, and release passes and
- * statistics skip a list that has never cut a span (`used`, read without the lock), so
+ * statistics skip a list that has never held a span (`used`, read without the lock), so
  * a process touches the pages of only the lists it uses (and fork's, which takes all
  * the locks). */
 struct central_list {
     pagoda_lock lock;
-    uint8_t used;                    /* it has cut a span; never cleared */
+    uint8_t used;                    /* it has held a span; never cleared */
     unsigned transfer_count;
     uint64_t transfer_last_used_ms;  /* when a batch last left the transfer cache */
     size_t spans;
@@ -203,6 +203,14 @@ static inline struct central_list *lock_for_span(struct central_list *locked, un
 
 /* ---- spans ---------------------------------------------------------------------------- */
 
+/* Records that list holds spans (or has held), for the release passes and statistics,
+ * which skip a list that never has. Under its lock. */
+static void list_mark_used(struct central_list *list)
+{
+    if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
+        __atomic_store_n(&list->used, 1, __ATOMIC_RELAXED);
+}
+
 /* Cuts a fresh span for the list of shard `shard` and class size_class: every object
  * free. */
 static struct span *span_cut(struct central_list *list, unsigned shard, unsigned size_class)
@@ -212,8 +220,7 @@ static struct span *span_cut(struct central_list *list, unsigned shard, unsigned
     if (!span)
         return NULL;
     __atomic_store_n(&span->shard, (uint8_t)shard, __ATOMIC_RELAXED);     /* see lock_for_span */
-    if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
-        __atomic_store_n(&list->used, 1, __ATOMIC_RELAXED);
+    list_mark_used(list);
     span->object_count = info->objects;
     span->free_count = info->objects;
     span->bitmap_hint = 0;
@@ -407,9 +414,9 @@ static struct central_list *give_back_chain(struct central_list *locked, unsigne
  * `shard`, whose lock the caller holds: free objects left in the spans of a shard whose
  * threads have exited or gone quiet then serve the threads that allocate, instead of
  * fresh spans. Only from a list with more than one partial span, its tail (the span
- * it allocated from least recently), so that a shard whose threads are busy keeps the
- * span they use. The other list's lock is only tried, never waited for. Returns the
- * span, now on list's partial list, or NULL. */
+ * its threads would allocate from last), so that a shard whose threads are busy keeps
+ * the span they use. The other list's lock is only tried, never waited for. Returns
+ * the span, now on list's partial list, or NULL. */
 static struct span *steal_span(struct central_list *list, unsigned shard, unsigned size_class)
 {
     unsigned shards = __atomic_load_n(&shards_set_up, __ATOMIC_ACQUIRE);
@@ -430,6 +437,7 @@ static struct span *steal_span(struct central_list *list, unsigned shard, unsign
         lock_release(&other->lock);
         if (!span)
             continue;
+        list_mark_used(list);
         list->spans++;
         list->free_in_spans += span->free_count;
         if (span->released)          /* the released spans form the tail */

@@ -12,7 +12,8 @@
  * central_get_stats agrees with what was taken and given back; a double free through
  * central_free_object aborts with "double free of". With several shards, a span's
  * objects go back to the shard that cut it however they are chained, and a full
- * batch goes to its first object's shard's transfer cache.
+ * batch goes to its first object's shard's transfer cache, and a shard with no
+ * partial span takes over the tail of another shard's list, never its last span.
  */
 #include "tests/tiers/tier_suite.h"
 
@@ -552,6 +553,66 @@ START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
 }
 END_TEST
 
+/* Shard 2 is left with two partial spans: *head, the span it took objects from first,
+ * back at the head of its list when objects of it are freed, and *tail behind it. */
+static void leave_two_partial_spans(unsigned size_class, struct span **head, struct span **tail)
+{
+    const struct size_class_info *info = info_of(size_class);
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_from_shard(2, size_class, info->objects + 1, NULL, taken, &count);
+    *head = pagemap_span(page_of(taken[0]));
+    *tail = pagemap_span(page_of(taken[info->objects]));
+    ck_assert_ptr_ne(*head, *tail);
+    central_free_object(size_class, taken[0], -1);      /* partial again: to the head */
+    central_free_object(size_class, taken[1], -1);
+}
+
+/* A shard with no partial span takes over the tail of another shard's list (the span
+ * that shard would allocate from last) instead of cutting a fresh one; the span is
+ * then the taker's, objects freed into it included. */
+START_TEST(test_an_empty_shard_takes_over_the_tail_of_another_shards_list)
+{
+    unsigned size_class = size_class_of(256);
+    open_shards();
+    struct span *head, *tail;
+    leave_two_partial_spans(size_class, &head, &tail);
+    size_t spans_before = central_stats(size_class).spans;
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_from_shard(1, size_class, 1, NULL, taken, &count);
+    ck_assert_uint_eq(central_stats(size_class).spans, spans_before);      /* none cut */
+    struct span *taken_over = pagemap_span(page_of(taken[0]));
+    ck_assert_ptr_eq(taken_over, tail);
+    ck_assert_uint_eq(taken_over->shard, 1);
+    ck_assert_uint_eq(head->shard, 2);
+    central_free_object(size_class, taken[0], -1);
+    void *again[MAX_TAKEN];
+    size_t again_count = 0;
+    take_from_shard(1, size_class, 1, NULL, again, &again_count);
+    ck_assert_ptr_eq(again[0], taken[0]);
+}
+END_TEST
+
+/* A shard keeps its last partial span: the other shard cuts a fresh one. */
+START_TEST(test_a_shards_last_partial_span_is_not_taken_over)
+{
+    unsigned size_class = size_class_of(256);
+    const struct size_class_info *info = info_of(size_class);
+    open_shards();
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_from_shard(2, size_class, 2, NULL, taken, &count);
+    struct span *partial = pagemap_span(page_of(taken[0]));
+    size_t spans_before = central_stats(size_class).spans;
+    take_from_shard(1, size_class, 1, NULL, taken, &count);
+    ck_assert_uint_eq(central_stats(size_class).spans, spans_before + 1);
+    ck_assert_ptr_ne(pagemap_span(page_of(taken[2])), partial);
+    ck_assert_uint_eq(partial->shard, 2);
+    ck_assert_uint_eq(central_stats(size_class).free_in_spans, 2 * (size_t)info->objects - 3);
+}
+END_TEST
+
 /* A release pass empties every shard's idle transfer cache into the spans, whichever
  * shards the batches' objects came from; the spans then go to the page heap. */
 START_TEST(test_release_empties_every_shards_transfer_cache)
@@ -613,6 +674,8 @@ Suite *tier_suite(void)
     tcase_add_loop_test(shards, test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans, 1, end);
     tcase_add_test(shards, test_a_full_batch_goes_to_its_first_objects_shard);
     tcase_add_test(shards, test_release_empties_every_shards_transfer_cache);
+    tcase_add_test(shards, test_an_empty_shard_takes_over_the_tail_of_another_shards_list);
+    tcase_add_test(shards, test_a_shards_last_partial_span_is_not_taken_over);
     suite_add_tcase(suite, shards);
     TCase *misuse = tcase_create("misuse");
     tcase_add_checked_fixture(misuse, setup, NULL);
