@@ -219,7 +219,9 @@ static struct span *span_cut(struct central_list *list, unsigned shard, unsigned
     struct span *span = page_heap_alloc(info->pages, size_class);
     if (!span)
         return NULL;
-    __atomic_store_n(&span->shard, (uint8_t)shard, __ATOMIC_RELAXED);     /* see lock_for_span */
+    /* Written atomically, as steal_span writes it, for readers without the lock:
+     * lock_for_span. */
+    __atomic_store_n(&span->shard, (uint8_t)shard, __ATOMIC_RELAXED);
     list_mark_used(list);
     span->object_count = info->objects;
     span->free_count = info->objects;
