@@ -83,6 +83,7 @@ void stats_collect(struct pagoda_stats *stats)
     stats->metadata_bytes = metadata_mapped_bytes() + pagemap_mapped_bytes();
     stats->mapped_bytes = heap.mapped_bytes + stats->metadata_bytes;
     stats->released_total_bytes = heap.released_total_bytes;
+    stats->central_shards = central_shard_count();
 }
 
 EXPORT int pagoda_stats_get(struct pagoda_stats *stats)

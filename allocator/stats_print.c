@@ -133,6 +133,10 @@ static void write_text(struct report *r, const struct pagoda_stats *s)
     text_figure(r, "metadata", s->metadata_bytes);
     text_figure(r, "mapped from the OS", s->mapped_bytes);
     text_figure(r, "released to the OS since start", s->released_total_bytes);
+    report_text(r, "central list shards in use");
+    report_spaces(r, 36 - (int)strlen("central list shards in use"));
+    report_number(r, s->central_shards, 14);
+    report_text(r, "\n");
     report_text(r, "\nsize classes holding spans (counts are objects):\n"
                    "class    size pages    spans     in use   thread  transfer  span free   in use bytes\n");
     for (unsigned i = 0; i < s->size_class_count; i++)
@@ -183,6 +187,7 @@ static void write_json(struct report *r, const struct pagoda_stats *s)
     json_member(r, in, "metadata_bytes", s->metadata_bytes, next);
     json_member(r, in, "mapped_bytes", s->mapped_bytes, next);
     json_member(r, in, "released_total_bytes", s->released_total_bytes, next);
+    json_member(r, in, "central_shards", s->central_shards, next);
     json_member(r, in, "size_class_count", s->size_class_count, next);
     report_text(r, "  \"size_classes\": [\n");
     for (unsigned i = 0; i < s->size_class_count; i++)

@@ -155,6 +155,11 @@ bool central_contended(void)
     return __atomic_load_n(&lists_contended, __ATOMIC_RELAXED);
 }
 
+unsigned central_shard_count(void)
+{
+    return __atomic_load_n(&shards_set_up, __ATOMIC_ACQUIRE);
+}
+
 /* Takes a list's lock; every list lock but fork's is taken here, so that its sleeps
  * are counted. */
 static void list_lock(struct central_list *list)

@@ -55,6 +55,9 @@ void central_note_sleep(void);
  * the shards. Never goes back. */
 bool central_contended(void);
 
+/* The shards threads are spread over: 1 until central_shards_open spread them. */
+unsigned central_shard_count(void);
+
 struct span;
 
 /* Threads own spans (below) only of classes up to this object size: packing a

@@ -60,7 +60,7 @@ size_t pagoda_release_free_memory(void);
  * filled and `version` to its PAGODA_STATS_VERSION. New fields are only ever appended
  * at the end, so a program built against an older header keeps working. */
 
-#define PAGODA_STATS_VERSION 2
+#define PAGODA_STATS_VERSION 3
 #define PAGODA_STATS_MAX_CLASSES 256
 
 struct pagoda_size_class_stats {
@@ -96,6 +96,10 @@ struct pagoda_stats {
     uint64_t large_thread_cache_bytes;  /* of thread_cache_bytes: freed large objects kept
                                            for reuse, the process's spare block included
                                            (the rest is the classes' objects) */
+    /* Since version 3. */
+    uint64_t central_shards;            /* shards of the central lists threads are spread
+                                           over: 1 until their locks were found contended
+                                           (PAGODA_CENTRAL_SHARDS) */
 };
 
 #define PAGODA_STATS_INIT { .size = sizeof(struct pagoda_stats) }

@@ -285,6 +285,14 @@ END_TEST
 /* The same two checks with the main thread's cache created first: the workers' caches
  * then belong to another central shard than the main thread's, and the objects handed
  * over come from spans of a shard their freeing thread is not in. */
+/* The shards pagoda_stats_get reports threads spread over. */
+static uint64_t stats_central_shards(void)
+{
+    struct pagoda_stats stats = PAGODA_STATS_INIT;
+    ck_assert_int_eq(pagoda_stats_get(&stats), 0);
+    return stats.central_shards;
+}
+
 /* Counts as many sleeps on the central lists' locks as make them contended. */
 static void make_central_lists_contended(void)
 {
@@ -366,6 +374,7 @@ START_TEST(test_threads_share_shard_0_until_the_lists_are_contended)
     run_probes(SPREAD_THREADS, members);
     ck_assert_uint_eq(members[0], SPREAD_THREADS);
     ck_assert_uint_eq(thread_cache_of_this_thread()->shard, 0);
+    ck_assert_uint_eq(stats_central_shards(), 1);
 }
 END_TEST
 
@@ -434,6 +443,7 @@ START_TEST(test_threads_alive_at_once_are_spread_evenly_over_the_shards)
         most = members[shard] > most ? members[shard] : most;
     }
     ck_assert_msg(most - fewest <= 1, "%u shards: %u to %u caches in one", shards, fewest, most);
+    ck_assert_uint_eq(stats_central_shards(), shards);
     unsigned after[CENTRAL_MAX_SHARDS] = { 0 };
     run_probes(1, after);
     ck_assert_uint_eq(after[shards > 1 ? 1 : 0], 1);
