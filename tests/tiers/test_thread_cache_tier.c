@@ -26,6 +26,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void start_pagoda(const char *thread_cache_bytes)
 {
@@ -450,6 +452,59 @@ START_TEST(test_threads_alive_at_once_are_spread_evenly_over_the_shards)
 }
 END_TEST
 
+static const size_t churn_sizes[] = { 8, 48, 256, 1000, 4096, 20000 };
+#define CHURN_SIZES (sizeof churn_sizes / sizeof churn_sizes[0])
+
+/* Allocates and frees objects of every churn size until *stop is set. */
+static void *churn_until_stopped(void *stop)
+{
+    void *objects[64];
+    for (unsigned round = 0; !__atomic_load_n((int *)stop, __ATOMIC_RELAXED); round++) {
+        for (int i = 0; i < 64; i++)
+            objects[i] = pagoda_malloc(churn_sizes[(round + (unsigned)i) % CHURN_SIZES]);
+        for (int i = 0; i < 64; i++)
+            pagoda_free(objects[i]);
+    }
+    return NULL;
+}
+
+/* A child forked while threads spread over shards churn every class: fork takes and
+ * resets every shard's locks, so the child allocates and frees in every class, and
+ * the other threads' shards give their objects to it as usual. */
+START_TEST(test_a_fork_child_of_a_spread_process_allocates_in_every_class)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
+    start_pagoda(NULL);
+    make_central_lists_contended();
+    pagoda_free(pagoda_malloc(64));
+    int stop = 0;
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, churn_until_stopped, &stop), 0);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        pid_t child = fork();
+        ck_assert_int_ne(child, -1);
+        if (child == 0) {
+            for (unsigned c = 1; c <= size_class_count; c++) {
+                void *objects[100];
+                for (int i = 0; i < 100; i++)
+                    if (!(objects[i] = pagoda_malloc(size_class_table[c].size)))
+                        _exit(1);
+                for (int i = 0; i < 100; i++)
+                    pagoda_free(objects[i]);
+            }
+            _exit(stats_central_shards() == 4 ? 0 : 2);
+        }
+        int status;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", attempt, status);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+}
+END_TEST
+
 /* ---- false sharing at a thread's start ---------------------------------------------- */
 
 struct handoff {
@@ -568,6 +623,7 @@ Suite *tier_suite(void)
     TCase *spread = tcase_create("shards");
     tcase_add_test(spread, test_threads_share_shard_0_until_the_lists_are_contended);
     tcase_add_test(spread, test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path);
+    tcase_add_test(spread, test_a_fork_child_of_a_spread_process_allocates_in_every_class);
     tcase_add_loop_test(spread, test_threads_alive_at_once_are_spread_evenly_over_the_shards, 0,
                         sizeof spreads / sizeof spreads[0]);
     suite_add_tcase(suite, spread);
