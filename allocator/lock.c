@@ -23,10 +23,7 @@ bool lock_acquire_contended(pagoda_lock *lock)
 {
     for (int i = 0; i < SPIN_ATTEMPTS; i++) {
         cpu_relax();
-        int expected = 0;
-        if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) == 0 && lock_try_acquire(lock))
             return false;
     }
     /* Announce a waiter (state 2) and sleep until the lock is seen free. The futex

@@ -26,11 +26,16 @@ typedef struct {
 bool lock_acquire_contended(pagoda_lock *lock);
 void lock_wake_waiter(pagoda_lock *lock);
 
-static inline void lock_acquire(pagoda_lock *lock)
+/* Takes the lock if it is free at once (state 0 to 1); never waits. */
+static inline bool lock_try_acquire(pagoda_lock *lock)
 {
     int expected = 0;
-    if (likely(__atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
-                                           __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    return __atomic_compare_exchange_n(&lock->state, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void lock_acquire(pagoda_lock *lock)
+{
+    if (likely(lock_try_acquire(lock)))
         return;
     lock_acquire_contended(lock);
 }
@@ -38,18 +43,9 @@ static inline void lock_acquire(pagoda_lock *lock)
 /* lock_acquire, telling whether the thread had to sleep in the kernel for the lock. */
 static inline bool lock_acquire_slept(pagoda_lock *lock)
 {
-    int expected = 0;
-    if (likely(__atomic_compare_exchange_n(&lock->state, &expected, 1, 0,
-                                           __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    if (likely(lock_try_acquire(lock)))
         return false;
     return lock_acquire_contended(lock);
-}
-
-/* Takes the lock if it is free at once; never waits. */
-static inline bool lock_try_acquire(pagoda_lock *lock)
-{
-    int expected = 0;
-    return __atomic_compare_exchange_n(&lock->state, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void lock_release(pagoda_lock *lock)

@@ -88,13 +88,19 @@ static void format_human(char *out, int size, uint64_t bytes)
                   (unsigned long)(bytes % unit * 10 / unit), units[u]);
 }
 
+/* A label, padded to the figures' column, and the figure in 14 columns. */
+static void text_labelled_number(struct report *r, const char *label, uint64_t value)
+{
+    report_text(r, label);
+    report_spaces(r, 36 - (int)strlen(label));
+    report_number(r, value, 14);
+}
+
 static void text_figure(struct report *r, const char *label, uint64_t bytes)
 {
     char human[32];
     format_human(human, sizeof human, bytes);
-    report_text(r, label);
-    report_spaces(r, 36 - (int)strlen(label));
-    report_number(r, bytes, 14);
+    text_labelled_number(r, label, bytes);
     report_text(r, " B  ");
     report_right(r, human, 10);
     report_text(r, "\n");
@@ -133,9 +139,7 @@ static void write_text(struct report *r, const struct pagoda_stats *s)
     text_figure(r, "metadata", s->metadata_bytes);
     text_figure(r, "mapped from the OS", s->mapped_bytes);
     text_figure(r, "released to the OS since start", s->released_total_bytes);
-    report_text(r, "central list shards in use");
-    report_spaces(r, 36 - (int)strlen("central list shards in use"));
-    report_number(r, s->central_shards, 14);
+    text_labelled_number(r, "central list shards in use", s->central_shards);
     report_text(r, "\n");
     report_text(r, "\nsize classes holding spans (counts are objects):\n"
                    "class    size pages    spans     in use   thread  transfer  span free   in use bytes\n");
