@@ -99,10 +99,15 @@ void large_cache_put_slow(struct large_cache *cache, struct span *span)
     large_cache_count_operation(cache);
 }
 
-void large_cache_empty(struct large_cache *cache)
+void large_cache_evict_all(struct large_cache *cache)
 {
     while (cache->count)
         evict_oldest(cache);
+}
+
+void large_cache_empty(struct large_cache *cache)
+{
+    large_cache_evict_all(cache);
     thread_cache_budget_return(cache->reserved);
     cache->reserved = 0;
 }

@@ -123,7 +123,11 @@ static inline void large_cache_put(struct large_cache *cache, struct span *span)
     large_cache_count_operation(cache);
 }
 
-/* Returns every cached span to the page heap. */
+/* Returns every cached span to the page heap, keeping the cache's reservation of the
+ * process-wide budget. */
+void large_cache_evict_all(struct large_cache *cache);
+
+/* Returns every cached span to the page heap and the reservation to the budget. */
 void large_cache_empty(struct large_cache *cache);
 
 /* Empties the cache unless it was used since the previous call. */

@@ -63,6 +63,8 @@ enum class_use {
 
 static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
 static struct thread_cache *live_caches;       /* doubly linked through next/prev */
+static struct thread_cache *exiting_caches;    /* off the registry, returning their
+                                                  contents at exit; doubly linked */
 static struct thread_cache *recycled_caches;   /* singly linked through next */
 static size_t total_capacity_bytes;    /* capacity_bytes and large-cache bytes of all live caches */
 static unsigned shard_members[CENTRAL_MAX_SHARDS];  /* live caches per central shard */
@@ -91,6 +93,11 @@ bool thread_cache_budget_take(size_t bytes)
 void thread_cache_budget_return(size_t bytes)
 {
     __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+size_t thread_cache_budget_in_use(void)
+{
+    return __atomic_load_n(&total_capacity_bytes, __ATOMIC_RELAXED);
 }
 
 /* Raises list's max_length (and room) by `more` objects if both budgets allow it. */
@@ -186,15 +193,26 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
     cache->room[size_class] = max_length - length;
 }
 
+/* Gives back a cache's whole budget, the large cache's reservation included, leaving
+ * every list without room. Its lists must be empty, or abandoned (fork child). The
+ * cache's figures drop before the process-wide one, as in list_shrink: a fork in
+ * between can leave the child's total too high, never returned twice. */
+static void cache_return_budget(struct thread_cache *cache)
+{
+    size_t bytes = cache->capacity_bytes + cache->large.reserved;
+    cache->capacity_bytes = cache->large.reserved = 0;
+    for (unsigned c = 1; c <= size_class_count; c++)
+        cache->max_length[c] = cache->room[c] = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);    /* keep the order for a fork in between */
+    thread_cache_budget_return(bytes);
+}
+
 /* Returns every object, large ones included, and the whole budget of a cache. */
 static void cache_empty(struct thread_cache *cache)
 {
     cache_drain(cache);
-    large_cache_empty(&cache->large);
-    thread_cache_budget_return(cache->capacity_bytes);
-    cache->capacity_bytes = 0;
-    for (unsigned c = 1; c <= size_class_count; c++)
-        cache->max_length[c] = cache->room[c] = 0;
+    large_cache_evict_all(&cache->large);
+    cache_return_budget(cache);
 }
 
 /* Halves the lists that had no slow path since the last scavenge, giving up their
@@ -261,33 +279,47 @@ static void set_current(struct thread_cache *cache)
     __atomic_store_n(&thread_cache_current, cache, __ATOMIC_RELAXED);
 }
 
-/* Takes a cache off the live registry, and out of its shard's count. Under
- * registry_lock. */
-static void registry_unlink(struct thread_cache *cache)
+static void cache_list_push(struct thread_cache **list, struct thread_cache *cache)
 {
-    shard_members[cache->shard]--;
+    cache->prev = NULL;
+    cache->next = *list;
+    if (*list)
+        (*list)->prev = cache;
+    *list = cache;
+}
+
+static void cache_list_unlink(struct thread_cache **list, struct thread_cache *cache)
+{
     if (cache->prev)
         cache->prev->next = cache->next;
     else
-        live_caches = cache->next;
+        *list = cache->next;
     if (cache->next)
         cache->next->prev = cache->prev;
     cache->next = cache->prev = NULL;
 }
 
-/* Runs at thread exit (pthread key destructor): the cache leaves the registry (so no
- * release pass writes this thread's TLS any more), everything cached goes back to the
- * central lists and the structure is kept for the next thread. */
+/* Runs at thread exit (pthread key destructor). The cache leaves the live registry
+ * (so no release pass writes this thread's TLS any more) for the exiting list, gives
+ * its objects back to the central lists, then its budget, and is kept for the next
+ * thread. The budget changes only under registry_lock, which fork holds, so that a
+ * fork child finds every exiting cache's budget either all there or all returned
+ * (drop_other_threads_caches). */
 static void thread_cache_on_exit(void *arg)
 {
     struct thread_cache *cache = arg;
     lock_acquire(&registry_lock);
-    registry_unlink(cache);
+    cache_list_unlink(&live_caches, cache);
+    shard_members[cache->shard]--;
+    cache_list_push(&exiting_caches, cache);
     lock_release(&registry_lock);
     set_current(&bypass_cache);
-    cache_empty(cache);
+    cache_drain(cache);
+    large_cache_evict_all(&cache->large);
     release_tick();                 /* what the cache held is free memory now (release.c) */
     lock_acquire(&registry_lock);
+    cache_return_budget(cache);
+    cache_list_unlink(&exiting_caches, cache);
     cache->next = recycled_caches;
     recycled_caches = cache;
     lock_release(&registry_lock);
@@ -322,11 +354,7 @@ static struct thread_cache *cache_create(void)
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
     shard_join(cache);
-    cache->prev = NULL;
-    cache->next = live_caches;
-    if (live_caches)
-        live_caches->prev = cache;
-    live_caches = cache;
+    cache_list_push(&live_caches, cache);
     lock_release(&registry_lock);
     set_current(cache);
     return cache;
@@ -527,21 +555,27 @@ void thread_cache_lock_for_fork(void)
     lock_acquire(&registry_lock);
 }
 
-/* In the child, only the forking thread exists: the other threads' caches leave the
+/* In the child, only the forking thread exists. The other threads' caches leave the
  * registry, so that no release pass writes through their TLS slots, which new threads
- * may reuse. Their objects are abandoned, not drained: a thread may have been in the
- * middle of a hit path when the process forked, leaving its list half updated. Their
- * budget is given back, and the spans they own, whose slots change only under the
- * central lists' locks (which fork held), go back to their classes. `own` is the
- * forking thread's cache, or NULL. */
+ * may reuse, and so do the caches of threads that were exiting. Their objects are
+ * abandoned, not drained: a thread may have been in the middle of a hit path when the
+ * process forked, leaving its list half updated. Their budget is given back, and the
+ * spans they own, whose slots change only under the central lists' locks (which fork
+ * held), go back to their classes. `own` is the forking thread's cache, or NULL. */
 static void drop_other_threads_caches(struct thread_cache *own)
 {
     for (struct thread_cache *cache = live_caches, *next; cache; cache = next) {
         next = cache->next;
         if (cache == own)
             continue;
-        registry_unlink(cache);
-        thread_cache_budget_return(cache->capacity_bytes + cache->large.reserved);
+        cache_list_unlink(&live_caches, cache);
+        shard_members[cache->shard]--;
+        cache_return_budget(cache);
+        give_up_owned_spans(cache);
+    }
+    for (struct thread_cache *cache; (cache = exiting_caches);) {
+        cache_list_unlink(&exiting_caches, cache);
+        cache_return_budget(cache);
         give_up_owned_spans(cache);
     }
 }

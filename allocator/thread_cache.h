@@ -154,6 +154,9 @@ static inline struct thread_cache *thread_cache_for_slow_path(void)
 bool thread_cache_budget_take(size_t bytes);
 void thread_cache_budget_return(size_t bytes);
 
+/* The bytes of the process-wide budget taken now, by all caches together. */
+size_t thread_cache_budget_in_use(void);
+
 /* Sets up the thread-exit hook; called once during initialisation. */
 void thread_cache_init(void);
 

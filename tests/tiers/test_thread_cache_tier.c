@@ -12,7 +12,8 @@
  * free in its span, in the transfer cache or in a live thread cache; also when the
  * threads' caches belong to different central shards. Threads share shard 0 until the
  * central lists are found contended; then threads alive at once are spread evenly
- * over the shards, and a cache made before moves at its next slow path.
+ * over the shards, and a cache made before moves at its next slow path. A fork child
+ * holds the budget of its own cache alone, also when threads were exiting at the fork.
  *
  * Each test sets PAGODA_RELEASE_DELAY_MS=never before start-up, so no scavenge or
  * drain request changes a list's limit while it is watched.
@@ -455,6 +456,22 @@ END_TEST
 static const size_t churn_sizes[] = { 8, 48, 256, 1000, 4096, 20000 };
 #define CHURN_SIZES (sizeof churn_sizes / sizeof churn_sizes[0])
 
+/* Fills the calling thread's cache: 4,096 objects of the churn sizes and a large
+ * block, all freed. */
+static void *cache_objects_of_every_churn_size(void *unused)
+{
+    (void)unused;
+    enum { COUNT = 4096 };
+    void *objects[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        objects[i] = pagoda_malloc(churn_sizes[(unsigned)i % CHURN_SIZES]);
+    void *large = pagoda_malloc(256 << 10);
+    for (int i = 0; i < COUNT; i++)
+        pagoda_free(objects[i]);
+    pagoda_free(large);
+    return NULL;
+}
+
 /* Allocates and frees objects of every churn size until *stop is set. */
 static void *churn_until_stopped(void *stop)
 {
@@ -502,6 +519,48 @@ START_TEST(test_a_fork_child_of_a_spread_process_allocates_in_every_class)
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+}
+END_TEST
+
+/* ---- fork while threads exit ---------------------------------------------------------- */
+
+/* Starts short-lived threads, one after another, until *stop is set. Each fills its
+ * cache (small objects of every churn size and a large block) before it exits, so that
+ * its exit has much to give back. */
+static void *start_caching_threads_until_stopped(void *stop)
+{
+    while (!__atomic_load_n((int *)stop, __ATOMIC_RELAXED))
+        run_thread(cache_objects_of_every_churn_size, NULL);
+    return NULL;
+}
+
+/* A fork child is left with the forking thread's cache alone: the budget in use is
+ * that cache's, also when a thread of the parent was in the middle of its exit, its
+ * cache off the registry but its budget not yet returned. */
+START_TEST(test_a_fork_child_holds_the_budget_of_its_own_cache_alone)
+{
+    start_pagoda(NULL);
+    pagoda_free(pagoda_malloc(64));
+    int stop = 0;
+    pthread_t spawners[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&spawners[i], NULL, start_caching_threads_until_stopped, &stop), 0);
+    for (int attempt = 0; attempt < 200; attempt++) {
+        /* The child calls nothing of Check's: another thread may have held its lock
+         * at the fork. */
+        pid_t child = fork();
+        if (child == 0) {
+            const struct thread_cache *own = thread_cache_current;
+            _exit(thread_cache_budget_in_use() == own->capacity_bytes + own->large.reserved ? 0 : 3);
+        }
+        ck_assert_int_ne(child, -1);
+        int status;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", attempt, status);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_join(spawners[i], NULL), 0);
 }
 END_TEST
 
@@ -620,6 +679,9 @@ Suite *tier_suite(void)
     tcase_add_test(exits, test_a_thread_that_only_frees_returns_its_cache_at_exit);
     tcase_add_test(exits, test_threads_of_other_shards_return_their_caches_at_exit);
     suite_add_tcase(suite, exits);
+    TCase *forks = tcase_create("fork");
+    tcase_add_test(forks, test_a_fork_child_holds_the_budget_of_its_own_cache_alone);
+    suite_add_tcase(suite, forks);
     TCase *spread = tcase_create("shards");
     tcase_add_test(spread, test_threads_share_shard_0_until_the_lists_are_contended);
     tcase_add_test(spread, test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path);
