@@ -81,6 +81,7 @@ void stats_collect(struct pagoda_stats *stats)
     stats->page_heap_free_bytes = heap.free_dirty_bytes;
     stats->page_heap_released_bytes = heap.free_bytes - heap.free_dirty_bytes;
     stats->metadata_bytes = metadata_mapped_bytes() + pagemap_mapped_bytes();
+    stats->metadata_resident_bytes = metadata_resident_bytes() + pagemap_resident_bytes();
     stats->mapped_bytes = heap.mapped_bytes + stats->metadata_bytes;
     stats->released_total_bytes = heap.released_total_bytes;
     stats->central_shards = central_shard_count();

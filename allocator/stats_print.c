@@ -136,7 +136,8 @@ static void write_text(struct report *r, const struct pagoda_stats *s)
     text_figure(r, "span tail waste", s->span_waste_bytes);
     text_figure(r, "page heap free, resident", s->page_heap_free_bytes);
     text_figure(r, "page heap free, released", s->page_heap_released_bytes);
-    text_figure(r, "metadata", s->metadata_bytes);
+    text_figure(r, "metadata, address space", s->metadata_bytes);
+    text_figure(r, "  resident", s->metadata_resident_bytes);
     text_figure(r, "mapped from the OS", s->mapped_bytes);
     text_figure(r, "released to the OS since start", s->released_total_bytes);
     text_labelled_number(r, "central list shards in use", s->central_shards);
@@ -189,6 +190,7 @@ static void write_json(struct report *r, const struct pagoda_stats *s)
     json_member(r, in, "page_heap_free_bytes", s->page_heap_free_bytes, next);
     json_member(r, in, "page_heap_released_bytes", s->page_heap_released_bytes, next);
     json_member(r, in, "metadata_bytes", s->metadata_bytes, next);
+    json_member(r, in, "metadata_resident_bytes", s->metadata_resident_bytes, next);
     json_member(r, in, "mapped_bytes", s->mapped_bytes, next);
     json_member(r, in, "released_total_bytes", s->released_total_bytes, next);
     json_member(r, in, "central_shards", s->central_shards, next);

@@ -1,7 +1,10 @@
 /*
  * metadata.c — a bump allocator over 1 MiB chunks from the OS (see metadata.h).
  *
- * Invariant: [cursor, limit) is the unused, zeroed tail of the current chunk.
+ * Invariants: [cursor, limit) is the unused, zeroed tail of the current chunk. Every
+ * chunk starts with its header, and `chunks` lists them all, newest first; a header is
+ * written before the chunk is published and never changes, so the list is walked
+ * without the lock.
  */
 #include "central/metadata.h"
 
@@ -12,25 +15,35 @@
 #define METADATA_CHUNK_SIZE ((size_t)1 << 20)
 #define METADATA_ALIGN 64
 
+/* The first METADATA_ALIGN bytes of each chunk. */
+struct metadata_chunk {
+    struct metadata_chunk *next;    /* the chunk mapped before */
+    size_t bytes;                   /* header included */
+};
+
 static pagoda_lock metadata_lock = PAGODA_LOCK_INIT;
 static char *cursor;
 static char *limit;
 static size_t mapped_bytes;
+static struct metadata_chunk *chunks;
 
 void *metadata_alloc(size_t size)
 {
     size = (size + METADATA_ALIGN - 1) & ~(size_t)(METADATA_ALIGN - 1);
     lock_acquire(&metadata_lock);
     if ((size_t)(limit - cursor) < size) {
-        size_t chunk = size > METADATA_CHUNK_SIZE ? (size + PAGE_MASK) & ~PAGE_MASK : METADATA_CHUNK_SIZE;
-        char *fresh = os_map_aligned(chunk, PAGE_SIZE);
-        if (!fresh) {
+        size_t needed = size + METADATA_ALIGN;        /* the header */
+        size_t bytes = needed > METADATA_CHUNK_SIZE ? (needed + PAGE_MASK) & ~PAGE_MASK : METADATA_CHUNK_SIZE;
+        struct metadata_chunk *chunk = os_map_aligned(bytes, PAGE_SIZE);
+        if (!chunk) {
             lock_release(&metadata_lock);
             return NULL;
         }
-        mapped_bytes += chunk;
-        cursor = fresh;
-        limit = fresh + chunk;
+        *chunk = (struct metadata_chunk){ .next = chunks, .bytes = bytes };
+        __atomic_store_n(&chunks, chunk, __ATOMIC_RELEASE);
+        __atomic_store_n(&mapped_bytes, mapped_bytes + bytes, __ATOMIC_RELAXED);
+        cursor = (char *)chunk + METADATA_ALIGN;
+        limit = (char *)chunk + bytes;
     }
     void *result = cursor;
     cursor += size;
@@ -41,6 +54,14 @@ void *metadata_alloc(size_t size)
 size_t metadata_mapped_bytes(void)
 {
     return __atomic_load_n(&mapped_bytes, __ATOMIC_RELAXED);
+}
+
+size_t metadata_resident_bytes(void)
+{
+    size_t pages = 0;
+    for (struct metadata_chunk *chunk = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); chunk; chunk = chunk->next)
+        pages += os_resident_pages(chunk, chunk->bytes >> PAGE_SHIFT);
+    return pages << PAGE_SHIFT;
 }
 
 void metadata_lock_for_fork(void)

@@ -15,6 +15,9 @@ void *metadata_alloc(size_t size);
 /* Bytes obtained from the OS for metadata so far. */
 size_t metadata_mapped_bytes(void);
 
+/* Bytes of that resident now (mincore). A system call per 16 MiB mapped. */
+size_t metadata_resident_bytes(void);
+
 /* fork() support: the arena's lock, taken in the fixed order of docs/design.md. */
 void metadata_lock_for_fork(void);
 void metadata_unlock_after_fork(int in_child);

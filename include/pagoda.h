@@ -60,7 +60,7 @@ size_t pagoda_release_free_memory(void);
  * filled and `version` to its PAGODA_STATS_VERSION. New fields are only ever appended
  * at the end, so a program built against an older header keeps working. */
 
-#define PAGODA_STATS_VERSION 3
+#define PAGODA_STATS_VERSION 4
 #define PAGODA_STATS_MAX_CLASSES 256
 
 struct pagoda_size_class_stats {
@@ -87,7 +87,8 @@ struct pagoda_stats {
     uint64_t span_waste_bytes;          /* tails of small-object spans that fit no object */
     uint64_t page_heap_free_bytes;      /* free pages that may be resident */
     uint64_t page_heap_released_bytes;  /* free pages known not to be resident */
-    uint64_t metadata_bytes;            /* span structures, thread caches, pagemap leaves */
+    uint64_t metadata_bytes;            /* span structures, thread caches, pagemap leaves:
+                                           address space (metadata_resident_bytes) */
     uint64_t mapped_bytes;              /* address space mapped from the OS */
     uint64_t released_total_bytes;      /* given back to the OS since start, all told */
     uint64_t size_class_count;          /* entries used in size_classes */
@@ -100,6 +101,8 @@ struct pagoda_stats {
     uint64_t central_shards;            /* shards of the central lists threads are spread
                                            over: 1 until their locks were found contended
                                            (PAGODA_CENTRAL_SHARDS) */
+    /* Since version 4. */
+    uint64_t metadata_resident_bytes;   /* of metadata_bytes: resident now (mincore) */
 };
 
 #define PAGODA_STATS_INIT { .size = sizeof(struct pagoda_stats) }

@@ -60,3 +60,15 @@ size_t class_map_mapped_bytes(void)
 {
     return __atomic_load_n(&leaf_bytes_mapped, __ATOMIC_RELAXED);
 }
+
+size_t class_map_resident_bytes(void)
+{
+    size_t pages = 0;
+    for (uintptr_t index = 0; index < CLASS_MAP_ROOT_SIZE; index++) {
+        uintptr_t bias = __atomic_load_n(&class_map_bias[index], __ATOMIC_ACQUIRE);
+        if (bias != bias_of(zero_class_leaf, index))
+            pages += os_resident_pages((void *)(bias + (index << CLASS_MAP_LEAF_BITS)),
+                                       CLASS_MAP_LEAF_PAGES >> PAGE_SHIFT);
+    }
+    return pages << PAGE_SHIFT;
+}

@@ -8,6 +8,11 @@
 
 struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE];
 static size_t leaf_bytes_mapped;
+/* Every leaf's root index lies in [lowest_leaf, highest_leaf] (when there is one), so
+ * that pagemap_resident_bytes reads the root there only. */
+static uintptr_t lowest_leaf = PAGEMAP_ROOT_SIZE, highest_leaf;
+
+#define LEAF_BYTES ((sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK)
 
 bool pagemap_ensure(uintptr_t first, size_t count)
 {
@@ -17,12 +22,15 @@ bool pagemap_ensure(uintptr_t first, size_t count)
     for (uintptr_t index = first >> PAGEMAP_LEAF_BITS; index <= last >> PAGEMAP_LEAF_BITS; index++) {
         if (pagemap_root[index])
             continue;
-        size_t bytes = (sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK;
-        struct pagemap_leaf *leaf = os_map_aligned(bytes, PAGE_SIZE);
+        struct pagemap_leaf *leaf = os_map_aligned(LEAF_BYTES, PAGE_SIZE);
         if (!leaf)
             return false;
-        __atomic_add_fetch(&leaf_bytes_mapped, bytes, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&leaf_bytes_mapped, LEAF_BYTES, __ATOMIC_RELAXED);
         __atomic_store_n(&pagemap_root[index], leaf, __ATOMIC_RELEASE);
+        if (index < __atomic_load_n(&lowest_leaf, __ATOMIC_RELAXED))
+            __atomic_store_n(&lowest_leaf, index, __ATOMIC_RELAXED);
+        if (index > __atomic_load_n(&highest_leaf, __ATOMIC_RELAXED))
+            __atomic_store_n(&highest_leaf, index, __ATOMIC_RELAXED);
     }
     return class_map_ensure(first, count);
 }
@@ -178,4 +186,16 @@ size_t pagemap_count_dirty(uintptr_t first, size_t count)
 size_t pagemap_mapped_bytes(void)
 {
     return __atomic_load_n(&leaf_bytes_mapped, __ATOMIC_RELAXED) + class_map_mapped_bytes();
+}
+
+size_t pagemap_resident_bytes(void)
+{
+    size_t pages = 0;
+    uintptr_t highest = __atomic_load_n(&highest_leaf, __ATOMIC_RELAXED);
+    for (uintptr_t index = __atomic_load_n(&lowest_leaf, __ATOMIC_RELAXED); index <= highest; index++) {
+        struct pagemap_leaf *leaf = __atomic_load_n(&pagemap_root[index], __ATOMIC_ACQUIRE);
+        if (leaf)
+            pages += os_resident_pages(leaf, LEAF_BYTES >> PAGE_SHIFT);
+    }
+    return (pages << PAGE_SHIFT) + class_map_resident_bytes();
 }

@@ -3,7 +3,8 @@
  * of allocations in several threads (which have exited, so their caches went back to
  * the central lists) the figures add up exactly and each class's objects in use are
  * exactly what the test holds; while threads allocate, a monitoring thread's snapshots
- * stay within the documented slack; and a snapshot is cheap.
+ * stay within the documented slack; a snapshot is cheap; and resident metadata is
+ * what the heap has written, not the address space reserved for it.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -257,6 +258,36 @@ START_TEST(snapshot_is_cheap)
 }
 END_TEST
 
+/* ---- resident metadata ---- */
+
+/* The class map's leaf is 64 MiB of address space of which one byte per heap page is
+ * ever written: metadata_resident_bytes counts what is resident, a small part of
+ * metadata_bytes, and grows with the pagemap entries a bigger heap writes. */
+START_TEST(metadata_resident_counts_written_pages)
+{
+    snapshot(&before);
+    ck_assert_uint_ge(before.metadata_bytes, 64 * MiB);
+    ck_assert_uint_gt(before.metadata_resident_bytes, 0);
+    ck_assert_uint_lt(before.metadata_resident_bytes, 4 * MiB);
+    ck_assert_uint_eq(before.metadata_resident_bytes % 4096, 0);
+
+    /* 64 MiB of small objects: 16,384 pages whose pagemap entries (8 bytes each) and
+     * class bytes are written, 144 KiB at least. */
+    enum { SIZE = 256, COUNT = 64 * MiB / SIZE };
+    void **objects = malloc(COUNT * sizeof *objects);
+    ck_assert_ptr_nonnull(objects);
+    for (size_t i = 0; i < COUNT; i++)
+        ck_assert_ptr_nonnull(objects[i] = malloc(SIZE));
+    snapshot(&after);
+    for (size_t i = 0; i < COUNT; i++)
+        free(objects[i]);
+    free(objects);
+    ck_assert_uint_ge(after.metadata_resident_bytes, before.metadata_resident_bytes + 144 * KiB);
+    ck_assert_uint_le(after.metadata_resident_bytes, after.metadata_bytes);
+    ck_assert_uint_lt(after.metadata_resident_bytes, 16 * MiB);
+}
+END_TEST
+
 /* ---- the size handshake ---- */
 
 START_TEST(size_handshake)
@@ -297,6 +328,7 @@ int main(void)
     tcase_add_test(figures, size_handshake);
     tcase_add_test(figures, figures_add_up_after_threads_exit);
     tcase_add_test(figures, snapshot_is_cheap);
+    tcase_add_test(figures, metadata_resident_counts_written_pages);
     suite_add_tcase(suite, figures);
     TCase *concurrent = tcase_create("concurrent");
     tcase_set_timeout(concurrent, 30);

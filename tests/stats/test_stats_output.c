@@ -69,7 +69,7 @@ START_TEST(json_report_parses_with_stable_keys)
     ck_assert_int_eq(shell("jq -e '(keys_unsorted | join(\",\")) == \"version,pid,in_use_bytes,"
                            "small_in_use_bytes,large_in_use_bytes,thread_cache_bytes,large_thread_cache_bytes,central_bytes,"
                            "span_waste_bytes,page_heap_free_bytes,page_heap_released_bytes,"
-                           "metadata_bytes,mapped_bytes,released_total_bytes,central_shards,size_class_count,"
+                           "metadata_bytes,metadata_resident_bytes,mapped_bytes,released_total_bytes,central_shards,size_class_count,"
                            "size_classes\"' '%s' >/dev/null", json), 0);
     ck_assert_int_eq(shell("jq -e '[.size_classes[] | keys_unsorted | join(\",\")] | unique == "
                            "[\"class,object_size,span_pages,objects_per_span,spans,objects_in_use,"
