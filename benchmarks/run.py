@@ -3,8 +3,9 @@
 
 Each microbenchmark case (build/bench/micro, one process per case) and each
 workload of benchmarks/workloads/manifest.tsv runs once per allocator, the
-allocators interleaved (A B C D E A B C D E …) for R repetitions. Every run starts
-the benchmark through the dynamic loader, `ld.so [--preload LIBRARY] PROGRAM …`, so
+allocators interleaved (A B C D E A B C D E …) for R repetitions, each repetition
+starting one allocator further on (B C D E A … in the second). Every run starts the
+benchmark through the dynamic loader, `ld.so [--preload LIBRARY] PROGRAM …`, so
 that the allocator is loaded into the benchmark alone (not into GNU time, which
 reports the peak RSS) and glibc's runs start the same way. Per run it records the benchmark's time, the
 child's wall and CPU time and its peak RSS. A run that exits non-zero, lacks a
@@ -330,6 +331,20 @@ def measure(bench, alloc, rep, timeout):
             "peak_rss_kib": child.peak_rss_kib, "failure": failure or ""}
 
 
+
+def rotated(items, by):
+    """items, starting at index `by` (modulo their count) and wrapping around. Each
+    repetition runs the allocators in an order rotated by one more: the first run of
+    a benchmark can pay for what the runs before it left behind (here the first
+    process to touch a gigabyte after small ones ran 0.3-0.8 s longer, whichever
+    allocator it had), and rotating spreads that over the allocators instead of
+    charging it to the first one every time."""
+    if not items:
+        return items
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
 def progress(text):
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K" + text)
@@ -379,8 +394,9 @@ def main():
     runs = []
     total = args.reps * len(benchmarks) * len(allocators)
     for rep in range(1, args.reps + 1):
+        order = rotated(allocators, rep - 1)
         for bench in benchmarks:
-            for alloc in allocators:
+            for alloc in order:
                 progress(f"[{len(runs) + 1}/{total}] rep {rep}/{args.reps}  {bench.name}  {alloc.name}")
                 runs.append(measure(bench, alloc, rep, args.timeout))
                 if not runs[-1]["ok"]:
@@ -399,7 +415,8 @@ def main():
     geomeans = summarize.geomean_lines(summaries, names) if summaries and names else []
     command = " ".join(shlex.quote(a) for a in ["python3", "benchmarks/run.py"] + sys.argv[1:])
     how = (f"Run on {started:%Y-%m-%d %H:%M %Z} with `{command}`: {args.reps} repetition(s) per "
-           f"benchmark and allocator, allocators interleaved{', quick mode' if args.quick else ''}; "
+           f"benchmark and allocator, allocators interleaved (their order rotated by one each "
+           f"repetition){', quick mode' if args.quick else ''}; "
            f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
     allocator_lines = [versions[a.name] for a in allocators]
     allocator_lines += [f"**{a}**: FAILED its preload check, not measured (see FAILURES)"
