@@ -81,10 +81,17 @@ void stats_collect(struct pagoda_stats *stats)
     stats->page_heap_free_bytes = heap.free_dirty_bytes;
     stats->page_heap_released_bytes = heap.free_bytes - heap.free_dirty_bytes;
     stats->metadata_bytes = metadata_mapped_bytes() + pagemap_mapped_bytes();
-    stats->metadata_resident_bytes = metadata_resident_bytes() + pagemap_resident_bytes();
     stats->mapped_bytes = heap.mapped_bytes + stats->metadata_bytes;
     stats->released_total_bytes = heap.released_total_bytes;
     stats->central_shards = central_shard_count();
+}
+
+/* Read after metadata_bytes, so that a chunk or leaf mapped in between can make it
+ * no larger than that. */
+void stats_measure_resident_metadata(struct pagoda_stats *stats)
+{
+    uint64_t resident = metadata_resident_bytes() + pagemap_resident_bytes();
+    stats->metadata_resident_bytes = resident < stats->metadata_bytes ? resident : stats->metadata_bytes;
 }
 
 EXPORT int pagoda_stats_get(struct pagoda_stats *stats)
@@ -96,6 +103,8 @@ EXPORT int pagoda_stats_get(struct pagoda_stats *stats)
     }
     struct pagoda_stats snapshot;
     stats_collect(&snapshot);
+    if (stats->size >= offsetof(struct pagoda_stats, metadata_resident_bytes) + sizeof(uint64_t))
+        stats_measure_resident_metadata(&snapshot);
     if (stats->size < snapshot.size)
         snapshot.size = stats->size;
     memcpy(stats, &snapshot, snapshot.size);

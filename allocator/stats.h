@@ -13,6 +13,11 @@
  * two at once, and allocates nothing, so callers may allocate afterwards. */
 void stats_collect(struct pagoda_stats *stats);
 
+/* Fills stats->metadata_resident_bytes, which stats_collect leaves at 0: mincore over
+ * every metadata mapping, a system call per chunk and per leaf, so only the callers
+ * that report it pay. */
+void stats_measure_resident_metadata(struct pagoda_stats *stats);
+
 /* Free objects of one class in all tiers: thread caches, transfer cache, spans. */
 static inline uint64_t stats_class_free_objects(const struct pagoda_size_class_stats *c)
 {

@@ -212,6 +212,7 @@ EXPORT int pagoda_stats_print(int fd, const char *format)
     }
     struct pagoda_stats stats;
     stats_collect(&stats);
+    stats_measure_resident_metadata(&stats);
     struct report report = { .fd = fd };
     if (json)
         write_json(&report, &stats);

@@ -66,7 +66,8 @@ static struct thread_cache *live_caches;       /* doubly linked through next/pre
 static struct thread_cache *exiting_caches;    /* off the registry, returning their
                                                   contents at exit; doubly linked */
 static struct thread_cache *recycled_caches;   /* singly linked through next */
-static size_t total_capacity_bytes;    /* capacity_bytes and large-cache bytes of all live caches */
+static size_t total_capacity_bytes;    /* capacity_bytes and large-cache reservations of
+                                          all live and exiting caches */
 static unsigned shard_members[CENTRAL_MAX_SHARDS];  /* live caches per central shard */
 static pthread_key_t exit_key;
 

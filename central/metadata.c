@@ -21,6 +21,8 @@ struct metadata_chunk {
     size_t bytes;                   /* header included */
 };
 
+_Static_assert(sizeof(struct metadata_chunk) <= METADATA_ALIGN, "the header fits its slot");
+
 static pagoda_lock metadata_lock = PAGODA_LOCK_INIT;
 static char *cursor;
 static char *limit;

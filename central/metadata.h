@@ -15,7 +15,8 @@ void *metadata_alloc(size_t size);
 /* Bytes obtained from the OS for metadata so far. */
 size_t metadata_mapped_bytes(void);
 
-/* Bytes of that resident now (mincore). A system call per 16 MiB mapped. */
+/* Bytes of that resident now (mincore): a system call per chunk (1 MiB, or one
+ * larger structure). */
 size_t metadata_resident_bytes(void);
 
 /* fork() support: the arena's lock, taken in the fixed order of docs/design.md. */

@@ -100,7 +100,7 @@ bool pagemap_next_dirty_run(uintptr_t *first, uintptr_t end, size_t *count);
 size_t pagemap_count_dirty(uintptr_t first, size_t count);
 
 /* Bytes mapped for leaves so far, the class map's included, and how many of them are
- * resident now (mincore: a system call per 16 MiB of leaves). */
+ * resident now (mincore: a system call per pagemap leaf, four per class-map leaf). */
 size_t pagemap_mapped_bytes(void);
 size_t pagemap_resident_bytes(void);
 
