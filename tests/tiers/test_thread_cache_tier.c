@@ -485,6 +485,45 @@ static void *churn_until_stopped(void *stop)
     return NULL;
 }
 
+/* Starts `count` threads running body(&stop), forks `attempts` times meanwhile, then
+ * stops and joins them. Each child exits with what `child` returns, which must be 0;
+ * it calls nothing of Check's, whose lock another thread may have held at the fork. */
+static void fork_while_threads_run(void *(*body)(void *), unsigned count, int (*child)(void), int attempts)
+{
+    int stop = 0;
+    pthread_t threads[4];
+    ck_assert_uint_le(count, 4);
+    for (unsigned i = 0; i < count; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, body, &stop), 0);
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(child());
+        ck_assert_int_ne(pid, -1);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", attempt, status);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < count; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+}
+
+/* Allocates and frees 100 objects of every class; 0, or 1 when an allocation fails, 2
+ * when the process is not spread over 4 shards. */
+static int allocate_in_every_class(void)
+{
+    for (unsigned c = 1; c <= size_class_count; c++) {
+        void *objects[100];
+        for (int i = 0; i < 100; i++)
+            if (!(objects[i] = pagoda_malloc(size_class_table[c].size)))
+                return 1;
+        for (int i = 0; i < 100; i++)
+            pagoda_free(objects[i]);
+    }
+    return stats_central_shards() == 4 ? 0 : 2;
+}
+
 /* A child forked while threads spread over shards churn every class: fork takes and
  * resets every shard's locks, so the child allocates and frees in every class, and
  * the other threads' shards give their objects to it as usual. */
@@ -494,31 +533,7 @@ START_TEST(test_a_fork_child_of_a_spread_process_allocates_in_every_class)
     start_pagoda(NULL);
     make_central_lists_contended();
     pagoda_free(pagoda_malloc(64));
-    int stop = 0;
-    pthread_t threads[3];
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(pthread_create(&threads[i], NULL, churn_until_stopped, &stop), 0);
-    for (int attempt = 0; attempt < 20; attempt++) {
-        pid_t child = fork();
-        ck_assert_int_ne(child, -1);
-        if (child == 0) {
-            for (unsigned c = 1; c <= size_class_count; c++) {
-                void *objects[100];
-                for (int i = 0; i < 100; i++)
-                    if (!(objects[i] = pagoda_malloc(size_class_table[c].size)))
-                        _exit(1);
-                for (int i = 0; i < 100; i++)
-                    pagoda_free(objects[i]);
-            }
-            _exit(stats_central_shards() == 4 ? 0 : 2);
-        }
-        int status;
-        ck_assert_int_eq(waitpid(child, &status, 0), child);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", attempt, status);
-    }
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    fork_while_threads_run(churn_until_stopped, 3, allocate_in_every_class, 20);
 }
 END_TEST
 
@@ -542,31 +557,20 @@ static void *start_caching_threads_until_stopped(void *stop)
  * list's growth or one large block (256 KiB at most). It is never less: no cache's
  * budget is returned twice. */
 #define IN_FLIGHT_BUDGET_SLACK (2 * (256 << 10))
+
+/* 0 when the budget in use is as above, 3 when below, 4 when above the slack. */
+static int check_budget_is_own(void)
+{
+    const struct thread_cache *own = thread_cache_current;
+    size_t in_use = thread_cache_budget_in_use(), own_budget = own->capacity_bytes + own->large.reserved;
+    return in_use < own_budget ? 3 : in_use - own_budget > IN_FLIGHT_BUDGET_SLACK ? 4 : 0;
+}
+
 START_TEST(test_a_fork_child_holds_the_budget_of_its_own_cache_alone)
 {
     start_pagoda(NULL);
     pagoda_free(pagoda_malloc(64));
-    int stop = 0;
-    pthread_t spawners[2];
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_create(&spawners[i], NULL, start_caching_threads_until_stopped, &stop), 0);
-    for (int attempt = 0; attempt < 200; attempt++) {
-        /* The child calls nothing of Check's: another thread may have held its lock
-         * at the fork. */
-        pid_t child = fork();
-        if (child == 0) {
-            const struct thread_cache *own = thread_cache_current;
-            size_t in_use = thread_cache_budget_in_use(), own_budget = own->capacity_bytes + own->large.reserved;
-            _exit(in_use < own_budget ? 3 : in_use - own_budget > IN_FLIGHT_BUDGET_SLACK ? 4 : 0);
-        }
-        ck_assert_int_ne(child, -1);
-        int status;
-        ck_assert_int_eq(waitpid(child, &status, 0), child);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", attempt, status);
-    }
-    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_join(spawners[i], NULL), 0);
+    fork_while_threads_run(start_caching_threads_until_stopped, 2, check_budget_is_own, 200);
 }
 END_TEST
 
