@@ -105,15 +105,10 @@ void large_cache_evict_all(struct large_cache *cache)
         evict_oldest(cache);
 }
 
-/* The reservation drops before the process-wide figure, as in cache_return_budget
- * (thread_cache.c), so that a fork in between never has it returned twice. */
 void large_cache_empty(struct large_cache *cache)
 {
     large_cache_evict_all(cache);
-    size_t reserved = cache->reserved;
-    cache->reserved = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread_cache_budget_return(reserved);
+    thread_cache_budget_return_held(&cache->reserved);
 }
 
 void large_cache_scavenge(struct large_cache *cache)

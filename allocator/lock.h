@@ -33,19 +33,17 @@ static inline bool lock_try_acquire(pagoda_lock *lock)
     return __atomic_compare_exchange_n(&lock->state, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static inline void lock_acquire(pagoda_lock *lock)
-{
-    if (likely(lock_try_acquire(lock)))
-        return;
-    lock_acquire_contended(lock);
-}
-
-/* lock_acquire, telling whether the thread had to sleep in the kernel for the lock. */
+/* Takes the lock, telling whether the thread had to sleep in the kernel for it. */
 static inline bool lock_acquire_slept(pagoda_lock *lock)
 {
     if (likely(lock_try_acquire(lock)))
         return false;
     return lock_acquire_contended(lock);
+}
+
+static inline void lock_acquire(pagoda_lock *lock)
+{
+    (void)lock_acquire_slept(lock);
 }
 
 static inline void lock_release(pagoda_lock *lock)

@@ -96,6 +96,14 @@ void thread_cache_budget_return(size_t bytes)
     __atomic_sub_fetch(&total_capacity_bytes, bytes, __ATOMIC_RELAXED);
 }
 
+void thread_cache_budget_return_held(size_t *held)
+{
+    size_t bytes = *held;
+    *held = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);    /* keep the order for a fork in between */
+    thread_cache_budget_return(bytes);
+}
+
 size_t thread_cache_budget_in_use(void)
 {
     return __atomic_load_n(&total_capacity_bytes, __ATOMIC_RELAXED);
@@ -195,17 +203,13 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
 }
 
 /* Gives back a cache's whole budget, the large cache's reservation included, leaving
- * every list without room. Its lists must be empty, or abandoned (fork child). The
- * cache's figures drop before the process-wide one, as in list_shrink: a fork in
- * between can leave the child's total too high, never returned twice. */
+ * every list without room. Its lists must be empty, or abandoned (fork child). */
 static void cache_return_budget(struct thread_cache *cache)
 {
-    size_t bytes = cache->capacity_bytes + cache->large.reserved;
-    cache->capacity_bytes = cache->large.reserved = 0;
     for (unsigned c = 1; c <= size_class_count; c++)
         cache->max_length[c] = cache->room[c] = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);    /* keep the order for a fork in between */
-    thread_cache_budget_return(bytes);
+    thread_cache_budget_return_held(&cache->capacity_bytes);
+    thread_cache_budget_return_held(&cache->large.reserved);
 }
 
 /* Returns every object, large ones included, and the whole budget of a cache. */

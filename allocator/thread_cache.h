@@ -154,6 +154,12 @@ static inline struct thread_cache *thread_cache_for_slow_path(void)
 bool thread_cache_budget_take(size_t bytes);
 void thread_cache_budget_return(size_t bytes);
 
+/* Gives back all of *held, a cache's record of budget it took, clearing the record
+ * first: a fork in between can leave the child's total too high, but never has the
+ * bytes returned twice (the child returns what the records of other threads' caches
+ * still hold). */
+void thread_cache_budget_return_held(size_t *held);
+
 /* The bytes of the process-wide budget taken now, by all caches together. */
 size_t thread_cache_budget_in_use(void);
 
