@@ -413,6 +413,7 @@ def main():
     pngs = charts.draw(RESULTS, summaries, names) if summaries and names else []
     tables = summarize.markdown_tables(summaries, names)
     geomeans = summarize.geomean_lines(summaries, names) if summaries and names else []
+    behind = summarize.behind_lines(summaries, names)
     command = " ".join(shlex.quote(a) for a in ["python3", "benchmarks/run.py"] + sys.argv[1:])
     how = (f"Run on {started:%Y-%m-%d %H:%M %Z} with `{command}`: {args.reps} repetition(s) per "
            f"benchmark and allocator, allocators interleaved (their order rotated by one each "
@@ -423,9 +424,9 @@ def main():
                         for b, a, _, _ in failures if b == "preload check"]
     allocator_lines += [f"**{name}**: SKIPPED — {why}" for name, why in skipped.items()]
     results_files.write_summary(os.path.join(RESULTS, "summary.md"), how, machine_description,
-                                allocator_lines, notes, failures, geomeans, tables, pngs)
+                                allocator_lines, notes, failures, geomeans, behind, tables, pngs)
 
-    print("\n".join([""] + tables + geomeans))
+    print("\n".join([""] + tables + geomeans + [""] + behind))
     print(f"\nResults: {os.path.relpath(RESULTS, ROOT)}/summary.md, runs.csv"
           + "".join(", " + p for p in pngs))
     return report_status(failures, skipped, args.allocators)

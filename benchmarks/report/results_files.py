@@ -2,7 +2,7 @@
 
 runs.csv has one line per run, failures included; summary.md describes the run
 (command, machine, allocator versions), then lists notes, failures, the geometric
-means, the tables and the charts.
+means, the rows where pagoda is behind, the tables and the charts.
 """
 import csv
 
@@ -29,7 +29,7 @@ def describe_failure(bench, alloc, rep, why):
 
 
 def write_summary(path, how, machine_description, allocator_lines, notes, failures,
-                  geomeans, tables, pngs):
+                  geomeans, behind, tables, pngs):
     lines = ["# pagoda benchmark results", "", how, "",
              "## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in machine_description]
@@ -39,7 +39,10 @@ def write_summary(path, how, machine_description, allocator_lines, notes, failur
     if failures:
         lines += ["", "## FAILURES", "", "These runs failed and are not reported as times:", ""]
         lines += [f"- {describe_failure(*f).splitlines()[0]}" for f in failures]
-    lines += ["", "## Geometric means", ""] + geomeans + ["", "## Results", ""] + tables
+    lines += ["", "## Geometric means", ""] + geomeans
+    if behind:
+        lines += ["", "## Rows where pagoda is behind", ""] + behind
+    lines += ["", "## Results", ""] + tables
     if pngs:
         lines += ["## Charts", ""] + [f"![{p}]({p})" for p in pngs] + [""]
     with open(path, "w") as f:

@@ -5,7 +5,11 @@ time_s, throughput (None unless the benchmark reports one) and peak_rss_kib.
 For each benchmark and allocator the summary holds the median time (or, for a
 benchmark that reports a throughput, the median throughput), its ratio to the best
 allocator (always >= 1, 1 = best, whichever way the metric points) and the median
-peak RSS with its ratio to the smallest.
+peak RSS with its ratio to the smallest. Where pagoda is not first, the section
+"Rows where pagoda is behind" says in how many repetitions it was behind: the
+runner measures the allocators one after another within each repetition, so the
+results of one repetition are paired, and a row behind in one of three repetitions
+is the machine's noise more often than the allocator's doing.
 """
 import math
 import statistics
@@ -22,6 +26,9 @@ class Cell:
         thr = [r["throughput"] for r in good if r["throughput"] is not None]
         self.throughput = statistics.median(thr) if thr and len(thr) == len(good) else None
         self.peak_rss_kib = statistics.median(r["peak_rss_kib"] for r in good) if good else None
+        self.rep_time = {r["repetition"]: r["time_s"] for r in good}
+        self.rep_throughput = {r["repetition"]: r["throughput"] for r in good}
+        self.rep_rss = {r["repetition"]: r["peak_rss_kib"] for r in good}
         self.ratio = None
         self.rss_ratio = None
 
@@ -69,6 +76,57 @@ def geometric_means(summaries, allocators):
     return ({a: (geomean([s.cells[a].ratio for s in complete]),
                  geomean([s.cells[a].rss_ratio for s in complete])) for a in allocators},
             len(complete))
+
+
+def _reps_behind(mine, theirs, worse):
+    """(repetitions in which `worse(mine, theirs)`, repetitions both have)."""
+    paired = [rep for rep in mine if rep in theirs]
+    return sum(1 for rep in paired if worse(mine[rep], theirs[rep])), len(paired)
+
+
+def behind_lines(summaries, allocators, subject="pagoda", baseline="jemalloc"):
+    """Markdown lines: the rows where `subject` is not the fastest, and those where its
+    peak RSS is above `baseline`'s, each with the repetitions it was behind in."""
+    if subject not in allocators or len(allocators) < 2:
+        return []
+    time_rows, rss_rows = [], []
+    for s in summaries:
+        mine = s.cells[subject]
+        if mine.failed:
+            continue
+        if mine.ratio > 1.0:
+            best_name = next(a for a in allocators if a != subject and s.cells[a].ratio == 1.0)
+            best = s.cells[best_name]
+            if s.by_throughput:
+                count, reps = _reps_behind(mine.rep_throughput, best.rep_throughput, lambda a, b: a < b)
+                values = format_rate(mine.throughput), format_rate(best.throughput)
+            else:
+                count, reps = _reps_behind(mine.rep_time, best.rep_time, lambda a, b: a > b)
+                values = format_time(mine.time_s), format_time(best.time_s)
+            time_rows.append(f"| {s.name} | {values[0]} | {best_name} {values[1]} | "
+                             f"{mine.ratio:.2f}× | {count} of {reps} |")
+        other = s.cells.get(baseline)
+        if other and not other.failed and mine.peak_rss_kib > other.peak_rss_kib:
+            count, reps = _reps_behind(mine.rep_rss, other.rep_rss, lambda a, b: a > b)
+            rss_rows.append(f"| {s.name} | {format_kib(mine.peak_rss_kib)} | "
+                            f"{format_kib(other.peak_rss_kib)} | "
+                            f"{mine.peak_rss_kib / other.peak_rss_kib:.3f}× | {count} of {reps} |")
+    lines = [f"Time: the rows where {subject}'s median is not the best, with the repetitions "
+             f"in which it was behind the best allocator's run of the same repetition.", ""]
+    if time_rows:
+        lines += [f"| Benchmark | {subject} | best | ratio | repetitions behind |",
+                  "|---|---:|---:|---:|---:|"] + time_rows
+    else:
+        lines += [f"None: {subject} is the best on every row."]
+    lines += ["", f"Peak RSS: the rows where {subject}'s median is above {baseline}'s.", ""]
+    if baseline not in allocators:
+        lines += [f"{baseline} was not measured."]
+    elif rss_rows:
+        lines += [f"| Benchmark | {subject} | {baseline} | ratio | repetitions above |",
+                  "|---|---:|---:|---:|---:|"] + rss_rows
+    else:
+        lines += [f"None: {subject}'s peak RSS is at or below {baseline}'s on every row."]
+    return lines
 
 
 def format_time(seconds):
