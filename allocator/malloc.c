@@ -66,6 +66,8 @@ HOT_PATH EXPORT void pagoda_free(void *p)
     thread_cache_free(p, pagemap_size_class(p));
 }
 
+/* The size is not used for the class: realloc and aligned allocations leave objects in
+ * classes other than their size's (docs/design.md, "free(p) mirrors this"). */
 EXPORT void pagoda_free_sized(void *p, size_t size)
 {
     (void)size;
