@@ -285,9 +285,6 @@ START_TEST(test_a_thread_that_only_frees_returns_its_cache_at_exit)
 }
 END_TEST
 
-/* The same two checks with the main thread's cache created first: the workers' caches
- * then belong to another central shard than the main thread's, and the objects handed
- * over come from spans of a shard their freeing thread is not in. */
 /* The shards pagoda_stats_get reports threads spread over. */
 static uint64_t stats_central_shards(void)
 {
@@ -304,6 +301,9 @@ static void make_central_lists_contended(void)
     ck_assert(central_contended());
 }
 
+/* The same two checks with the main thread's cache created first: the workers' caches
+ * then belong to another central shard than the main thread's, and the objects handed
+ * over come from spans of a shard their freeing thread is not in. */
 START_TEST(test_threads_of_other_shards_return_their_caches_at_exit)
 {
     setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
