@@ -13,8 +13,12 @@ workload's final "CHECK OK" line or whose preload did not take is a failure: it
 is never reported as a time, and it makes the whole run exit non-zero, naming it,
 at the end. Results go to bench-results/: runs.csv, summary.md and PNG charts.
 
-  python3 benchmarks/run.py [--quick] [--reps N] [--only REGEX] [--allocators LIST]
-                            [--pagoda PATH] [--manifest PATH] [--timeout SECONDS]
+Rows where pagoda and another allocator end within 10 % of the best get more
+repetitions of those allocators (--close-reps).
+
+  python3 benchmarks/run.py [--quick] [--reps N] [--close-reps N] [--only REGEX]
+                            [--allocators LIST] [--pagoda PATH] [--manifest PATH]
+                            [--timeout SECONDS]
 """
 import argparse
 import datetime
@@ -58,6 +62,12 @@ GLIBC_MALLOC_FROM = "libc.so.6"
 # Google Benchmark's minimum measuring time per case, in seconds.
 MIN_TIME = {False: 0.1, True: 0.01}
 DEFAULT_REPS = {False: 3, True: 1}
+# Rows where pagoda and at least one other allocator end within CLOSE_MARGIN of the
+# best median get this many more repetitions of every allocator that close, so
+# that the close calls, where noise decides most, rest on more runs (rows far apart
+# are left at their repetitions).
+CLOSE_MARGIN = 1.10
+DEFAULT_CLOSE_REPS = {False: 2, True: 0}
 
 
 @functools.lru_cache(maxsize=None)
@@ -297,6 +307,10 @@ def parse_args():
                    help="fewer repetitions, short micro runs, workloads in their --quick mode")
     p.add_argument("--reps", type=int, help="repetitions per benchmark and allocator "
                    f"(default {DEFAULT_REPS[False]}, {DEFAULT_REPS[True]} with --quick)")
+    p.add_argument("--close-reps", type=int, metavar="N",
+                   help="more repetitions for the rows where pagoda and another allocator end "
+                   f"within {CLOSE_MARGIN - 1:.0%} of the best, of the allocators that close "
+                   f"(default {DEFAULT_CLOSE_REPS[False]}, {DEFAULT_CLOSE_REPS[True]} with --quick)")
     p.add_argument("--only", metavar="REGEX", help="run only the benchmarks whose name matches")
     p.add_argument("--allocators", metavar="LIST", default=",".join(ALL_ALLOCATORS),
                    help=f"comma-separated subset of {','.join(ALL_ALLOCATORS)}")
@@ -314,6 +328,10 @@ def parse_args():
         args.reps = DEFAULT_REPS[args.quick]
     if args.reps < 1:
         p.error("--reps must be at least 1")
+    if args.close_reps is None:
+        args.close_reps = DEFAULT_CLOSE_REPS[args.quick]
+    if args.close_reps < 0:
+        p.error("--close-reps must be at least 0")
     return args
 
 
@@ -330,6 +348,19 @@ def measure(bench, alloc, rep, timeout):
             "throughput": throughput, "wall_s": child.wall_s, "cpu_s": child.cpu_s,
             "peak_rss_kib": child.peak_rss_kib, "failure": failure or ""}
 
+
+
+def close_calls(benchmarks, allocators, runs):
+    """[(benchmark, [allocators within CLOSE_MARGIN of the best])] for the rows where
+    pagoda is one of two or more such allocators, from the runs so far."""
+    names = [a.name for a in allocators]
+    summaries = summarize.summarize(runs, [(b.name, b.kind) for b in benchmarks], names)
+    calls = []
+    for bench, summary in zip(benchmarks, summaries):
+        near = summarize.contenders(summary, CLOSE_MARGIN)
+        if "pagoda" in near and len(near) > 1:
+            calls.append((bench, [a for a in allocators if a.name in near]))
+    return calls
 
 
 def rotated(items, by):
@@ -393,14 +424,23 @@ def main():
 
     runs = []
     total = args.reps * len(benchmarks) * len(allocators)
+
+    def run_once(bench, alloc, rep, label):
+        progress(f"[{len(runs) + 1}/{total}] {label}  {bench.name}  {alloc.name}")
+        runs.append(measure(bench, alloc, rep, args.timeout))
+        if not runs[-1]["ok"]:
+            failures.append((bench.name, alloc.name, rep, runs[-1]["failure"]))
+
     for rep in range(1, args.reps + 1):
-        order = rotated(allocators, rep - 1)
         for bench in benchmarks:
-            for alloc in order:
-                progress(f"[{len(runs) + 1}/{total}] rep {rep}/{args.reps}  {bench.name}  {alloc.name}")
-                runs.append(measure(bench, alloc, rep, args.timeout))
-                if not runs[-1]["ok"]:
-                    failures.append((bench.name, alloc.name, rep, runs[-1]["failure"]))
+            for alloc in rotated(allocators, rep - 1):
+                run_once(bench, alloc, rep, f"rep {rep}/{args.reps}")
+    close = close_calls(benchmarks, allocators, runs) if args.close_reps else []
+    total += args.close_reps * sum(len(who) for _, who in close)
+    for rep in range(args.reps + 1, args.reps + args.close_reps + 1):
+        for bench, who in close:
+            for alloc in rotated(who, rep - 1):
+                run_once(bench, alloc, rep, f"close call, rep {rep}/{args.reps + args.close_reps}")
     if total:
         progress(f"done: {total} runs in {(datetime.datetime.now().astimezone() - started).total_seconds():.0f} s")
         if sys.stderr.isatty():
@@ -417,8 +457,11 @@ def main():
     command = " ".join(shlex.quote(a) for a in ["python3", "benchmarks/run.py"] + sys.argv[1:])
     how = (f"Run on {started:%Y-%m-%d %H:%M %Z} with `{command}`: {args.reps} repetition(s) per "
            f"benchmark and allocator, allocators interleaved (their order rotated by one each "
-           f"repetition){', quick mode' if args.quick else ''}; "
-           f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+           f"repetition){', quick mode' if args.quick else ''}"
+           + (f"; on the {len(close)} rows where pagoda and another allocator ended within "
+              f"{CLOSE_MARGIN - 1:.0%} of the best, {args.close_reps} more repetition(s) of the allocators "
+              f"that close" if close else "")
+           + f"; load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
     allocator_lines = [versions[a.name] for a in allocators]
     allocator_lines += [f"**{a}**: FAILED its preload check, not measured (see FAILURES)"
                         for b, a, _, _ in failures if b == "preload check"]

@@ -78,6 +78,13 @@ def geometric_means(summaries, allocators):
             len(complete))
 
 
+def contenders(summary, margin):
+    """The allocators whose median on this row is within `margin` (a ratio, 1.10 for
+    10 %) of the best one's, best first; none when every allocator failed."""
+    ok = [(c.ratio, a) for a, c in summary.cells.items() if not c.failed]
+    return [a for ratio, a in sorted(ok) if ratio <= margin]
+
+
 def _reps_behind(mine, theirs, worse):
     """(repetitions in which `worse(mine, theirs)`, repetitions both have)."""
     paired = [rep for rep in mine if rep in theirs]

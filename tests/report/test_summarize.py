@@ -49,6 +49,23 @@ class MediansAndRatios(unittest.TestCase):
         self.assertIsNone(s.cells["jemalloc"].ratio)
 
 
+class Contenders(unittest.TestCase):
+    def test_the_allocators_within_the_margin_best_first(self):
+        runs = runs_of("b", {"pagoda": [(1.05, 10)], "glibc": [(1.0, 10)],
+                             "jemalloc": [(1.2, 10)]})
+        (s,) = summarize.summarize(runs, [("b", "workload")], ALLOCATORS)
+        self.assertEqual(summarize.contenders(s, 1.10), ["glibc", "pagoda"])
+        self.assertEqual(summarize.contenders(s, 1.0), ["glibc"])
+        self.assertEqual(summarize.contenders(s, 1.25), ["glibc", "pagoda", "jemalloc"])
+
+    def test_by_throughput_and_without_failed_cells(self):
+        runs = runs_of("b", {"pagoda": [(95.0, 10)], "glibc": [(100.0, 10)],
+                             "jemalloc": [(100.0, 10)]}, throughput=True)
+        runs.append(run("b", "jemalloc", 2, None, None, ok=False))
+        (s,) = summarize.summarize(runs, [("b", "workload")], ALLOCATORS)
+        self.assertEqual(summarize.contenders(s, 1.10), ["glibc", "pagoda"])
+
+
 class RowsBehind(unittest.TestCase):
     def test_counts_the_repetitions_behind_the_best_of_the_same_repetition(self):
         # pagoda's median (2.0) is behind glibc's (1.5); paired by repetition it is
