@@ -14,10 +14,12 @@
  * only the bound test that keeps addresses above 48 bits out of the root. The root is
  * initialised statically (by load-time relocations), so the lookup is valid before
  * start-up, for free(NULL) and for any pointer. Its size is a trade: each entry costs
- * every process a 24-byte relocation record and 8 bytes of .data, read and written at
- * load, and each leaf costs address space (a process using pagoda maps one leaf, and
+ * every process a relocation and 8 bytes of .data, read and written at load (a
+ * 24-byte record each, or a bit each where the Makefile packs them as RELR), and each
+ * leaf costs address space (a process using pagoda maps one leaf, and
  * zero_class_leaf is as large). 4,096 entries of 16 MiB leaves cost about 130 KiB of
- * resident memory per process; 1,024 of 64 MiB about 32 KiB.
+ * resident memory per process; 1,024 of 64 MiB about 32 KiB (8 KiB of .data and
+ * 168 bytes of records when packed).
  *
  * Invariant (kept by the page heap, under its lock): a page's byte is non-zero exactly
  * when the page lies in an in-use span of small objects, and is then that span's class,
