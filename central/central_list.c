@@ -4,7 +4,8 @@
  * Invariants, under a list's lock (which also guards the slot of a thread's owned
  * span: it is set and cleared only under it, by its thread or by a release pass
  * draining an idle thread's cache; an unlocked read only skips an empty slot):
- *   - transfer[0..transfer_count) each hold a chain of exactly `batch` objects;
+ *   - the list's transfer slots [0, transfer_count) each hold a chain of exactly
+ *     `batch` objects;
  *   - a span of this class is on `partial` exactly when 0 < free_count and no thread
  *     owns it; a span whose objects are all free is returned to the page heap at once
  *     unless a thread owns it;
@@ -56,7 +57,10 @@
 /* All zero is an empty list: start-up writes none of them, and release passes and
  * statistics skip a list that has never held a span (`used`, read without the lock), so
  * a process touches the pages of only the lists it uses (and fork's, which takes all
- * the locks). */
+ * the locks). A list is one cache line; its transfer slots live apart from it
+ * (transfer_slots_of), so that the locks of a shard's lists lie on two pages, not
+ * seven: fork takes every one of them, and each page it writes costs the parent and
+ * the child a copy-on-write fault after every fork (docs/design.md, "Lock order"). */
 struct central_list {
     pagoda_lock lock;
     uint8_t used;                    /* it has held a span; never cleared */
@@ -65,14 +69,20 @@ struct central_list {
     size_t spans;
     size_t free_in_spans;
     struct span_list partial;
-    void *transfer[TRANSFER_SLOTS];
 } CACHE_ALIGNED;
+_Static_assert(sizeof(struct central_list) == CACHE_LINE_SIZE, "a list is one cache line");
+
+typedef void *transfer_slots[TRANSFER_SLOTS];
 
 /* Shard 0's lists are static, and their pages untouched until a class is used; the
- * other shards' lists are set up together when the lists are first found contended. */
-static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1];
+ * other shards' lists are set up together when the lists are first found contended.
+ * Page-aligned, the lists of the default classes fill two pages, not three. */
+static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1] __attribute__((aligned(PAGE_SIZE)));
+static transfer_slots shard0_transfer[SIZE_CLASS_MAX_COUNT + 1] CACHE_ALIGNED;
 static struct central_list *shard_lists[CENTRAL_MAX_SHARDS] = { shard0_lists };
-/* shard_lists[0 .. shards_set_up) exist; stored with release order after them. */
+static transfer_slots *shard_transfer[CENTRAL_MAX_SHARDS] = { shard0_transfer };
+/* shard_lists[0 .. shards_set_up) and shard_transfer[0 .. shards_set_up) exist;
+ * stored with release order after them. */
 static unsigned shards_set_up = 1;
 
 /* Whole batches a transfer cache of each class holds: 1 .. TRANSFER_SLOTS. Changed
@@ -118,11 +128,15 @@ unsigned central_shards_open(bool spread)
         return count;
     count = configured_shards();
     size_t lists = (size_t)size_class_count + 1;
-    struct central_list *more = count > 1 ? metadata_alloc((count - 1) * lists * sizeof *more) : NULL;
+    size_t bytes = (count - 1) * lists * (sizeof(struct central_list) + sizeof(transfer_slots));
+    struct central_list *more = count > 1 ? metadata_alloc(bytes) : NULL;
     if (!more)
         return 1;
-    for (unsigned shard = 1; shard < count; shard++)
+    transfer_slots *more_slots = (transfer_slots *)(more + (count - 1) * lists);
+    for (unsigned shard = 1; shard < count; shard++) {
         shard_lists[shard] = more + (shard - 1) * lists;
+        shard_transfer[shard] = more_slots + (shard - 1) * lists;
+    }
     set_transfer_capacity(count);       /* shard 0's may be over it for a while */
     __atomic_store_n(&shards_set_up, count, __ATOMIC_RELEASE);
     return count;
@@ -131,6 +145,11 @@ unsigned central_shards_open(bool spread)
 static struct central_list *list_of(unsigned shard, unsigned size_class)
 {
     return &shard_lists[shard][size_class];
+}
+
+static void **transfer_slots_of(unsigned shard, unsigned size_class)
+{
+    return shard_transfer[shard][size_class];
 }
 
 /* Sleeps counted in the window that started at sleep_window_start_ms; approximate
@@ -513,7 +532,7 @@ unsigned central_remove_batch(unsigned shard, unsigned size_class, unsigned want
     struct central_list *list = list_of(shard, size_class);
     list_lock(list);
     if (want == size_class_table[size_class].batch && list->transfer_count) {
-        *head = list->transfer[--list->transfer_count];
+        *head = transfer_slots_of(shard, size_class)[--list->transfer_count];
         list->transfer_last_used_ms = clock_ms();
         lock_release(&list->lock);
         return want;
@@ -564,7 +583,7 @@ void central_insert_batch(unsigned size_class, void *head, unsigned count)
     struct central_list *list = list_of(shard, size_class);
     list_lock(list);
     if (count == size_class_table[size_class].batch && list->transfer_count < __atomic_load_n(&transfer_capacity[size_class], __ATOMIC_RELAXED)) {
-        list->transfer[list->transfer_count++] = head;
+        transfer_slots_of(shard, size_class)[list->transfer_count++] = head;
         lock_release(&list->lock);
         return;
     }
@@ -646,7 +665,7 @@ static void span_release_unused_pages(struct span *span, const struct size_class
 static void transfer_cache_flush(struct central_list *list, unsigned shard, unsigned size_class)
 {
     while (list->transfer_count) {
-        void *chain = list->transfer[--list->transfer_count];
+        void *chain = transfer_slots_of(shard, size_class)[--list->transfer_count];
         struct central_list *locked = give_back_chain(list, shard, size_class, chain, -1u);
         if (locked != list) {
             lock_release(&locked->lock);
