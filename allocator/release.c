@@ -34,9 +34,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Passes are at least this far apart, however short the delay. */
-#define MIN_PASS_INTERVAL_MS 10
-
 /* PAGODA_BACKGROUND_THREAD=auto starts the thread at the first tick that finds the
  * heap's mapped address space this large, AUTO_BACKGROUND_MIN_AGE_MS or more after the
  * process's first tick. Passes run from slow paths, and a program that goes on with a
@@ -81,7 +78,7 @@ static size_t release_pass(uint64_t idle_before_ms, bool *waiting)
 static uint64_t pass_interval_ms(void)
 {
     uint64_t interval = pagoda_config.release_delay_ms / 4;
-    return interval < MIN_PASS_INTERVAL_MS ? MIN_PASS_INTERVAL_MS : interval;
+    return interval < RELEASE_MIN_INTERVAL_MS ? RELEASE_MIN_INTERVAL_MS : interval;
 }
 
 /* Runs a pass if one is due and no other thread has claimed it; returns whether it

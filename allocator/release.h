@@ -20,6 +20,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Passes are at least this far apart, and a thread cache scavenges at most this
+ * often, however short the delay: with a delay of 0, a scavenge at every slow path
+ * would halve a busy thread's lists as fast as they refill. */
+#define RELEASE_MIN_INTERVAL_MS 10
+
 /* Runs a release pass if one is due, then notes a free (below). Called from slow
  * paths, holding no lock. */
 void release_tick(void);

@@ -18,9 +18,10 @@
  * pagoda_config.total_thread_cache_bytes; a list simply stops growing at either limit.
  *
  * Idle memory (pagoda_config.release_delay_ms):
- *   - scavenge: once per delay, a thread's slow path halves every list that has had no
- *     slow path of its own since the last scavenge (it has objects to spare), giving
- *     the objects and their budget back, and gives up the list's owned span;
+ *   - scavenge: once per delay (or RELEASE_MIN_INTERVAL_MS, if longer), a thread's
+ *     slow path halves every list that has had no slow path of its own since the last
+ *     scavenge (it has objects to spare), giving the objects and their budget back,
+ *     and gives up the list's owned span;
  *   - drain: a release pass finds threads whose cache has seen no slow path for a
  *     whole delay and stores &draining_cache into their TLS pointer (whose address
  *     each cache records). The thread's next malloc or free then misses into the slow
@@ -261,9 +262,15 @@ static NOINLINE void cache_spread(struct thread_cache *cache)
     lock_release(&registry_lock);
 }
 
+static uint64_t scavenge_interval_ms(void)
+{
+    uint64_t delay = pagoda_config.release_delay_ms;
+    return delay < RELEASE_MIN_INTERVAL_MS ? RELEASE_MIN_INTERVAL_MS : delay;
+}
+
 /* Bookkeeping at the start of every slow path of a real cache: scavenge once per
- * release delay, and move to a shard of its own once the central lists are found
- * contended. */
+ * release delay (RELEASE_MIN_INTERVAL_MS at least), and move to a shard of its own
+ * once the central lists are found contended. */
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
     if (unlikely(!cache->spread) && central_contended())
@@ -271,7 +278,7 @@ static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_clas
     uint64_t now = clock_ms();
     __atomic_store_n(&cache->last_slow_path_ms, now, __ATOMIC_RELAXED);    /* read by release passes */
     cache->missed_since_scavenge[size_class] = 1;
-    if (now - cache->last_scavenge_ms >= pagoda_config.release_delay_ms) {
+    if (now - cache->last_scavenge_ms >= scavenge_interval_ms()) {
         cache_scavenge(cache);
         cache->last_scavenge_ms = now;
     }
