@@ -30,7 +30,7 @@
 #include <pthread.h>
 
 int pagoda_initialized;
-static pagoda_lock init_lock = PAGODA_LOCK_INIT;
+static pagoda_lock init_lock FORK_LOCK = PAGODA_LOCK_INIT;
 
 static void before_fork(void)
 {

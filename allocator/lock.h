@@ -22,6 +22,12 @@ typedef struct {
 
 #define PAGODA_LOCK_INIT { 0 }
 
+/* For the process-wide locks that fork's handlers take (docs/design.md, "Lock
+ * order"): they are gathered in a section of their own, one cache line each, so that
+ * they share a page. The handlers write every lock they take, and each page they
+ * write is copied after the fork, in the parent and in the child. */
+#define FORK_LOCK __attribute__((section("pagoda_fork_locks"), aligned(CACHE_LINE_SIZE)))
+
 /* Waits for the lock; returns whether the thread had to sleep for it. */
 bool lock_acquire_contended(pagoda_lock *lock);
 void lock_wake_waiter(pagoda_lock *lock);

@@ -62,7 +62,7 @@ enum class_use {
     CLASS_ALLOCATED,        /* it has had a miss: its first batch came */
 };
 
-static pagoda_lock registry_lock = PAGODA_LOCK_INIT;
+static pagoda_lock registry_lock FORK_LOCK = PAGODA_LOCK_INIT;
 static struct thread_cache *live_caches;       /* doubly linked through next/prev */
 static struct thread_cache *exiting_caches;    /* off the registry, returning their
                                                   contents at exit; doubly linked */

@@ -23,7 +23,7 @@ struct metadata_chunk {
 
 _Static_assert(sizeof(struct metadata_chunk) <= METADATA_ALIGN, "the header fits its slot");
 
-static pagoda_lock metadata_lock = PAGODA_LOCK_INIT;
+static pagoda_lock metadata_lock FORK_LOCK = PAGODA_LOCK_INIT;
 static char *cursor;
 static char *limit;
 static size_t mapped_bytes;

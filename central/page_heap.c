@@ -38,7 +38,7 @@
  * longer fit: the heap would grow by the whole size again while the old block sat idle. */
 #define HEAP_GROWTH_MIN ((size_t)8 << 20)
 
-static pagoda_lock heap_lock = PAGODA_LOCK_INIT;
+static pagoda_lock heap_lock FORK_LOCK = PAGODA_LOCK_INIT;
 static struct span_list exact_free[EXACT_LISTS];
 static uint64_t exact_nonempty[EXACT_LISTS / 64];
 static struct span_list large_free;
