@@ -40,6 +40,16 @@
  * page of code instead of from lines spread over the library's text (for a 64 KiB
  * pair, a sixth of its time: docs/benchmarks.md). */
 #define HOT_PATH      __attribute__((section(".text.hot"), aligned(CACHE_LINE_SIZE)))
+/* The large static arrays (the size-class lookup table, the static thread caches,
+ * shard 0's central lists, the pagemap's root, the class map's zero leaf, and the
+ * first leaves and metadata chunk) go to GNU ld's large-data section, laid out after
+ * .bss. Start-up writes small variables of many files; without arrays between them,
+ * they share a few pages instead of taking one each (docs/design.md, "Start-up"). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LARGE_STATIC  __attribute__((section(".lbss")))
+#else
+#define LARGE_STATIC
+#endif
 
 /* Makes the declared function another name of `target` (same translation unit): how
  * malloc, free, … become the pagoda_* functions. A build with

@@ -4,7 +4,7 @@
  */
 #include "allocator/size_classes.h"
 
-uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES];
+uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES] LARGE_STATIC;
 uint8_t size_class_aligned[SIZE_CLASS_MAX_COUNT + 1][ALIGNED_SHIFTS];
 struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
 unsigned size_class_count;

@@ -49,9 +49,9 @@
 #include <pthread.h>
 #include <string.h>
 
-static struct thread_cache uncreated_cache;
-static struct thread_cache bypass_cache;
-static struct thread_cache draining_cache;
+static struct thread_cache uncreated_cache LARGE_STATIC;
+static struct thread_cache bypass_cache LARGE_STATIC;
+static struct thread_cache draining_cache LARGE_STATIC;
 
 __thread struct thread_cache *thread_cache_current = &uncreated_cache;
 

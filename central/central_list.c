@@ -77,8 +77,8 @@ typedef void *transfer_slots[TRANSFER_SLOTS];
 /* Shard 0's lists are static, and their pages untouched until a class is used; the
  * other shards' lists are set up together when the lists are first found contended.
  * Page-aligned, the lists of the default classes fill two pages, not three. */
-static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1] __attribute__((aligned(PAGE_SIZE)));
-static transfer_slots shard0_transfer[SIZE_CLASS_MAX_COUNT + 1] CACHE_ALIGNED;
+static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1] __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
+static transfer_slots shard0_transfer[SIZE_CLASS_MAX_COUNT + 1] CACHE_ALIGNED LARGE_STATIC;
 static struct central_list *shard_lists[CENTRAL_MAX_SHARDS] = { shard0_lists };
 static transfer_slots *shard_transfer[CENTRAL_MAX_SHARDS] = { shard0_transfer };
 /* shard_lists[0 .. shards_set_up) and shard_transfer[0 .. shards_set_up) exist;

@@ -1,5 +1,6 @@
 /*
- * metadata.c — a bump allocator over 1 MiB chunks from the OS (see metadata.h).
+ * metadata.c — a bump allocator over 1 MiB chunks from the OS (see metadata.h); the
+ * first chunk is static.
  *
  * Invariants: [cursor, limit) is the unused, zeroed tail of the current chunk. Every
  * chunk starts with its header, and `chunks` lists them all, newest first; a header is
@@ -24,6 +25,8 @@ struct metadata_chunk {
 _Static_assert(sizeof(struct metadata_chunk) <= METADATA_ALIGN, "the header fits its slot");
 
 static pagoda_lock metadata_lock FORK_LOCK = PAGODA_LOCK_INIT;
+static char first_chunk[METADATA_CHUNK_SIZE] __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
+static bool first_chunk_taken;
 static char *cursor;
 static char *limit;
 static size_t mapped_bytes;
@@ -36,7 +39,9 @@ void *metadata_alloc(size_t size)
     if ((size_t)(limit - cursor) < size) {
         size_t needed = size + METADATA_ALIGN;        /* the header */
         size_t bytes = needed > METADATA_CHUNK_SIZE ? (needed + PAGE_MASK) & ~PAGE_MASK : METADATA_CHUNK_SIZE;
-        struct metadata_chunk *chunk = os_map_aligned(bytes, PAGE_SIZE);
+        struct metadata_chunk *chunk = bytes == METADATA_CHUNK_SIZE
+            ? os_map_first_static(first_chunk, &first_chunk_taken, bytes)
+            : os_map_aligned(bytes, PAGE_SIZE);
         if (!chunk) {
             lock_release(&metadata_lock);
             return NULL;

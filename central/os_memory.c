@@ -68,6 +68,14 @@ void *os_map_aligned(size_t size, size_t alignment)
     return (void *)start;
 }
 
+void *os_map_first_static(void *first, bool *first_taken, size_t size)
+{
+    if (*first_taken)
+        return os_map_aligned(size, PAGE_SIZE);
+    *first_taken = true;
+    return first;
+}
+
 void os_unmap(void *p, size_t size)
 {
     munmap(p, size);

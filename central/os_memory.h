@@ -13,6 +13,12 @@
  * of two, at least the page size). Returns NULL when the kernel refuses. */
 void *os_map_aligned(size_t size, size_t alignment);
 
+/* The static, page-aligned, zeroed region `first` of `size` bytes the first time
+ * (*first_taken then set), else os_map_aligned(size, PAGE_SIZE). The caller's lock
+ * guards *first_taken. Where a process's first structure of a kind lives in the
+ * library's .lbss (allocator/common.h, LARGE_STATIC), start-up saves a system call. */
+void *os_map_first_static(void *first, bool *first_taken, size_t size);
+
 /* Unmaps a range obtained from os_map_aligned. */
 void os_unmap(void *p, size_t size);
 

@@ -6,9 +6,12 @@
 
 #include "central/os_memory.h"
 
-/* The leaf of every root entry that has none of its own. It lives in .bss and is
- * never written, so it costs address space only: reads map the kernel's zero page. */
-static uint8_t zero_class_leaf[CLASS_MAP_LEAF_PAGES];
+/* The leaf of every root entry that has none of its own. It is static and never
+ * written, so it costs address space only: reads map the kernel's zero page. */
+static uint8_t zero_class_leaf[CLASS_MAP_LEAF_PAGES] LARGE_STATIC;
+/* The first leaf of its own: most processes need no other. */
+static uint8_t first_leaf[CLASS_MAP_LEAF_PAGES] __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
+static bool first_leaf_taken;
 
 /* The root is filled at load time with zero_class_leaf's bias for each index; the
  * macros spell out the 1,024 entries. */
@@ -41,7 +44,7 @@ bool class_map_ensure(uintptr_t first, size_t count)
     for (uintptr_t index = first >> CLASS_MAP_LEAF_BITS; index <= last >> CLASS_MAP_LEAF_BITS; index++) {
         if (class_map_bias[index] != bias_of(zero_class_leaf, index))
             continue;
-        uint8_t *leaf = os_map_aligned(CLASS_MAP_LEAF_PAGES, PAGE_SIZE);
+        uint8_t *leaf = os_map_first_static(first_leaf, &first_leaf_taken, CLASS_MAP_LEAF_PAGES);
         if (!leaf)
             return false;
         __atomic_add_fetch(&leaf_bytes_mapped, CLASS_MAP_LEAF_PAGES, __ATOMIC_RELAXED);

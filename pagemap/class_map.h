@@ -58,7 +58,7 @@ bool class_map_ensure(uintptr_t first, size_t count);
 /* Sets the class byte of pages [first, first + count), whose leaves exist. */
 void class_map_set_range(uintptr_t first, size_t count, unsigned size_class);
 
-/* Bytes mapped for leaves so far (zero_class_leaf, in .bss, not included), and how
+/* Bytes of the leaves in use so far (the zero leaf not included), and how
  * many of them are resident now: one byte per heap page is ever written, so a leaf
  * is mostly address space. */
 size_t class_map_mapped_bytes(void);

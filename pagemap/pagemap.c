@@ -6,13 +6,17 @@
 
 #include "central/os_memory.h"
 
-struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE];
+struct pagemap_leaf *pagemap_root[PAGEMAP_ROOT_SIZE] LARGE_STATIC;
 static size_t leaf_bytes_mapped;
 /* Every leaf's root index lies in [lowest_leaf, highest_leaf] (when there is one), so
  * that pagemap_resident_bytes reads the root there only. */
 static uintptr_t lowest_leaf = PAGEMAP_ROOT_SIZE, highest_leaf;
 
 #define LEAF_BYTES ((sizeof(struct pagemap_leaf) + PAGE_MASK) & ~PAGE_MASK)
+
+/* The first leaf: most processes need no other. */
+static struct pagemap_leaf first_leaf __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
+static bool first_leaf_taken;
 
 bool pagemap_ensure(uintptr_t first, size_t count)
 {
@@ -22,7 +26,7 @@ bool pagemap_ensure(uintptr_t first, size_t count)
     for (uintptr_t index = first >> PAGEMAP_LEAF_BITS; index <= last >> PAGEMAP_LEAF_BITS; index++) {
         if (pagemap_root[index])
             continue;
-        struct pagemap_leaf *leaf = os_map_aligned(LEAF_BYTES, PAGE_SIZE);
+        struct pagemap_leaf *leaf = os_map_first_static(&first_leaf, &first_leaf_taken, LEAF_BYTES);
         if (!leaf)
             return false;
         __atomic_add_fetch(&leaf_bytes_mapped, LEAF_BYTES, __ATOMIC_RELAXED);

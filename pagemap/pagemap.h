@@ -4,7 +4,7 @@
  *
  *   address: | 16 unused | 18 root index | 18 leaf index | 12 page offset |
  *
- * The root is a static array of 2^18 leaf pointers (2 MiB of zero-filled .bss, of
+ * The root is a static array of 2^18 leaf pointers (2 MiB of zero-filled memory, of
  * which only the touched entries become resident). A leaf covers 1 GiB of address
  * space: a span pointer per page, plus one "dirty" bit per page. The size-class bytes
  * that free() reads live in the class map (class_map.h), a tree of their own shaped for
