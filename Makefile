@@ -37,8 +37,9 @@ $(BUILD)/obj/%.o: %.c $(wildcard include/*.h allocator/*.h central/*.h pagemap/*
 # Packed relative relocations (DT_RELR: binutils 2.38 and glibc 2.36 on), where the
 # toolchain links a probe with them without a warning. The class map's root alone
 # takes 1,024 relocations at load: 24 KiB of records as RELA, a few hundred bytes as
-# RELR, which leaves the library's mapped image a fifth smaller.
-PACK_RELOCS := $(shell echo 'int x; int *p = &x;' | $(CC) -shared -fPIC -x c - -o /dev/null \
+# RELR, which leaves the library's mapped image a fifth smaller. Expanded (and the
+# probe run) only when the library is linked.
+PACK_RELOCS = $(shell echo 'int x; int *p = &x;' | $(CC) -shared -fPIC -x c - -o /dev/null \
                  -Wl,-z,pack-relative-relocs -Wl,--fatal-warnings 2>/dev/null \
                  && echo -Wl,-z,pack-relative-relocs)
 
