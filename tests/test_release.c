@@ -31,6 +31,7 @@
 
 #include "pagoda.h"
 #include "tests/support/child.h"
+#include "tests/support/clock.h"
 #include "tests/support/pattern.h"
 #include "tests/support/rss.h"
 #include "tests/support/self_exec.h"
@@ -80,13 +81,6 @@ static void sleep_ms(unsigned ms)
 {
     struct timespec pause = { ms / 1000, (long)(ms % 1000) * 1000000 };
     nanosleep(&pause, NULL);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double as_mib(long long bytes)
@@ -569,8 +563,8 @@ static void write_then_free_idle_blocks(void)
  * allocations of varied sizes, freed at once, every millisecond. */
 static void small_allocations_for_a_second(void)
 {
-    double end = now_seconds() + 1.0;
-    for (unsigned round = 0; now_seconds() < end; round++) {
+    double end = monotonic_seconds() + 1.0;
+    for (unsigned round = 0; monotonic_seconds() < end; round++) {
         void *batch[64];
         for (unsigned k = 0; k < 64; k++) {
             batch[k] = malloc(16 + (k * 97 + round) % 2000);
@@ -606,7 +600,7 @@ static int scenario_background_release(void)
     report("end", (long long)resident_bytes());
     report("threads_at_start", threads_at_start);
     report("threads_after_malloc", threads_after_malloc);
-    report("exiting_at_us", (long long)(now_seconds() * 1e6));
+    report("exiting_at_us", (long long)(monotonic_seconds() * 1e6));
     return 0;
 }
 
@@ -770,8 +764,8 @@ static int scenario_cache_drain(void)
         return 3;
     while (!atomic_load(&cache_filled))
         sleep_ms(1);
-    double end = now_seconds() + 1.0;
-    while (now_seconds() < end) {
+    double end = monotonic_seconds() + 1.0;
+    while (monotonic_seconds() < end) {
         free(malloc(48 * KiB));
         sleep_ms(5);
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tests/support/clock.h"
 #include "tests/support/pattern.h"
 #include "tests/support/rss.h"
 
@@ -104,13 +105,6 @@ static size_t random_size(uint64_t *state)
     return 1 + (size_t)((r >> 8) % limit);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- the stress: 8 threads, cross-thread frees through a shared queue ---- */
 
 #define STRESS_THREADS 8
@@ -168,7 +162,7 @@ static void *stress_body(void *arg)
     uint64_t next_id = (uint64_t)self->index << 48;
     struct stress_stats *st = &self->stats;
 
-    while (now_seconds() < self->deadline) {
+    while (monotonic_seconds() < self->deadline) {
         for (int step = 0; step < 256; step++) {
             struct object *slot = &self->slots[next_random(&rng) % STRESS_SLOTS];
             if (slot->ptr == NULL) {
@@ -198,7 +192,7 @@ START_TEST(test_stress_with_cross_thread_frees_keeps_every_object_intact)
 {
     reset_failures();
     static struct stress_thread threads[STRESS_THREADS];
-    double deadline = now_seconds() + STRESS_SECONDS;
+    double deadline = monotonic_seconds() + STRESS_SECONDS;
     for (unsigned i = 0; i < STRESS_THREADS; i++) {
         threads[i] = (struct stress_thread){ .index = i, .deadline = deadline };
         ck_assert_int_eq(pthread_create(&threads[i].thread, NULL, stress_body, &threads[i]), 0);

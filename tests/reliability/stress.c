@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "pagoda.h"
+#include "tests/support/clock.h"
 #include "tests/support/pattern.h"
 
 #define MAX_THREADS 64
@@ -52,13 +53,6 @@ static struct worker workers[MAX_THREADS];
 static unsigned thread_count;
 static double deadline;
 static unsigned long long content_errors;   /* updated atomically */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t next_random(uint64_t *state)
 {
@@ -242,7 +236,7 @@ static void step(struct worker *self)
 static void *run_worker(void *arg)
 {
     struct worker *self = arg;
-    while (now_seconds() < deadline) {
+    while (monotonic_seconds() < deadline) {
         for (int i = 0; i < 256; i++)
             step(self);
         drain_mailbox(self);
@@ -261,7 +255,7 @@ int main(int argc, char **argv)
     }
     thread_count = (unsigned)atoi(argv[1]);
     double seconds = atof(argv[2]);
-    deadline = now_seconds() + seconds;
+    deadline = monotonic_seconds() + seconds;
     for (unsigned i = 0; i < thread_count; i++) {
         workers[i].rng = 0x9e3779b97f4a7c15u * (i + 1);
         pthread_mutex_init(&workers[i].mailbox.lock, NULL);

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "tests/support/child.h"
+#include "tests/support/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail_setup(const char *what)
 {
@@ -50,10 +44,10 @@ void run_in_child(void (*body)(void *arg), void *arg, int timeout_seconds,
     close(fds[1]);
 
     size_t len = 0;
-    double deadline = now_seconds() + timeout_seconds;
+    double deadline = monotonic_seconds() + timeout_seconds;
     int killed = 0;
     for (;;) {
-        int left_ms = (int)((deadline - now_seconds()) * 1000);
+        int left_ms = (int)((deadline - monotonic_seconds()) * 1000);
         if (left_ms <= 0) {
             kill(pid, SIGKILL);
             killed = 1;
@@ -86,7 +80,7 @@ void run_in_child(void (*body)(void *arg), void *arg, int timeout_seconds,
         pid_t done = waitpid(pid, &result->status, WNOHANG);
         if (done == pid)
             return;
-        if (now_seconds() >= deadline) {
+        if (monotonic_seconds() >= deadline) {
             kill(pid, SIGKILL);
             break;
         }

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "tests/support/self_exec.h"
+#include "tests/support/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +21,6 @@
 extern char **environ;
 
 #define SCENARIO_FLAG "--child-scenario="
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail_setup(const char *what)
 {
@@ -83,7 +77,7 @@ static int capture_until_closed(struct capture streams[2], double deadline)
 {
     int open_streams = 2;
     while (open_streams) {
-        int left_ms = (int)((deadline - now_seconds()) * 1000);
+        int left_ms = (int)((deadline - monotonic_seconds()) * 1000);
         if (left_ms <= 0)
             return 0;
         struct pollfd pfds[2];
@@ -114,7 +108,7 @@ void start_scenario(const char *scenario, const char *const *env, int timeout_se
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
         fail_setup("pipe2");
     fflush(NULL);
-    run->deadline = now_seconds() + timeout_seconds;
+    run->deadline = monotonic_seconds() + timeout_seconds;
     pid_t pid = fork();
     if (pid < 0)
         fail_setup("fork");
@@ -148,17 +142,17 @@ void finish_scenario(struct scenario_run *run, struct scenario_result *result)
      * wait for the child itself within what is left of the deadline. */
     while (closed) {
         if (waitpid(run->pid, &result->status, WNOHANG) == run->pid) {
-            result->ended_at = now_seconds();
+            result->ended_at = monotonic_seconds();
             return;
         }
-        if (now_seconds() >= run->deadline)
+        if (monotonic_seconds() >= run->deadline)
             break;
         usleep(1000);
     }
     kill(run->pid, SIGKILL);
     while (waitpid(run->pid, &result->status, 0) < 0 && errno == EINTR)
         ;
-    result->ended_at = now_seconds();
+    result->ended_at = monotonic_seconds();
 }
 
 void run_scenario(const char *scenario, const char *const *env, int timeout_seconds,

@@ -27,11 +27,11 @@
 #include "allocator/thread_cache.h"
 #include "central/central_list.h"
 #include "pagoda.h"
+#include "tests/support/clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static void start_pagoda(const char *thread_cache_bytes)
@@ -674,13 +674,6 @@ END_TEST
 
 /* ---- scavenging under a delay of 0 ------------------------------------------------ */
 
-static uint64_t monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
-
 /* Grows the 64-byte list's limit, then makes slow paths in the 1000-byte class and
  * counts how often the 64-byte limit drops: each drop is a scavenge halving that
  * list, which had no slow path of its own meanwhile. Returns the drops and sets the
@@ -697,14 +690,14 @@ static unsigned count_halvings(uint64_t *elapsed_ms)
     uint32_t limit = thread_cache_own_limit(watched);
     ck_assert_uint_gt(limit, 64);
     unsigned drops = 0;
-    uint64_t start = monotonic_ms();
+    double start = monotonic_seconds();
     for (int i = 0; i < OTHER && limit; i++) {
         objects[i] = pagoda_malloc(1000);
         uint32_t now = thread_cache_own_limit(watched);
         drops += now < limit;
         limit = now;
     }
-    *elapsed_ms = monotonic_ms() - start;
+    *elapsed_ms = (uint64_t)((monotonic_seconds() - start) * 1000);
     ck_assert_uint_gt(thread_cache_own_limit(other), 1);    /* the 1000-byte list missed */
     for (int i = 0; i < OTHER; i++)
         pagoda_free(objects[i]);

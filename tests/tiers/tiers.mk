@@ -22,7 +22,7 @@ TIERS_LDLIBS  := $(shell pkg-config --libs check) -pthread
 TIERS_LIB_OBJS := $(patsubst %.c,$(TIERS_DIR)/obj/%.o,$(LIB_SRCS))
 TIERS_SUPPORT := tests/tiers/tier_main.c tests/support/child.c
 TIERS_HEADERS := $(wildcard include/*.h allocator/*.h central/*.h pagemap/*.h) \
-                 tests/tiers/tier_suite.h tests/support/child.h
+                 tests/tiers/tier_suite.h tests/support/child.h tests/support/clock.h
 # Check's default per-test limit (4 s) is tight on a loaded 2-core machine.
 TIERS_TIMEOUT := 30
 
