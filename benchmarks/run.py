@@ -309,7 +309,7 @@ def parse_args():
                    f"(default {DEFAULT_REPS[False]}, {DEFAULT_REPS[True]} with --quick)")
     p.add_argument("--close-reps", type=int, metavar="N",
                    help="more repetitions for the rows where pagoda and another allocator end "
-                   f"within {CLOSE_MARGIN - 1:.0%} of the best, of the allocators that close "
+                   f"within {(CLOSE_MARGIN - 1) * 100:.0f}%% of the best, of the allocators that close "
                    f"(default {DEFAULT_CLOSE_REPS[False]}, {DEFAULT_CLOSE_REPS[True]} with --quick)")
     p.add_argument("--only", metavar="REGEX", help="run only the benchmarks whose name matches")
     p.add_argument("--allocators", metavar="LIST", default=",".join(ALL_ALLOCATORS),

@@ -3,7 +3,7 @@
 #   make test-report   run the unittest suite of tests/report/ against the Python code
 #                      that turns benchmark runs into medians, ratios and the rows where
 #                      pagoda is behind (benchmarks/report/summarize.py), and the runner's
-#                      choice of close calls (benchmarks/run.py). No benchmark
+#                      choice of close calls and its --help (benchmarks/run.py). No benchmark
 #                      runs; python3's own unittest is all it needs.
 
 .PHONY: test-report
