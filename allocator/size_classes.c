@@ -5,8 +5,8 @@
 #include "allocator/size_classes.h"
 
 uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES] LARGE_STATIC;
-uint8_t size_class_aligned[SIZE_CLASS_MAX_COUNT + 1][ALIGNED_SHIFTS];
-struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1];
+/* Page-aligned, so that the 74 default classes (3 KiB) take one page. */
+struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1] __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
 unsigned size_class_count;
 size_t size_class_small_limit;
 
@@ -57,8 +57,8 @@ void size_classes_init(const struct size_class *classes, int count)
     for (int c = count; c >= 1; c--)
         for (unsigned k = 0; k < ALIGNED_SHIFTS; k++) {
             size_t alignment = (size_t)1 << (k + ALIGNED_SHIFT_MIN);
-            size_class_aligned[c][k] = size_class_table[c].size % alignment == 0 ? (uint8_t)c
-                                     : c < count ? size_class_aligned[c + 1][k] : 0;
+            size_class_table[c].aligned_class[k] = size_class_table[c].size % alignment == 0 ? (uint8_t)c
+                                                 : c < count ? size_class_table[c + 1].aligned_class[k] : 0;
         }
     size_class_small_limit = (size_t)classes[count - 1].size + 1;
 }

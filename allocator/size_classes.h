@@ -22,6 +22,10 @@
 
 #define SIZE_LOOKUP_ENTRIES (SIZE_CLASS_MAX_SMALL_LIMIT / 8 + 1)
 
+/* Alignments from 32 B to the page size, as shifts, for size_class_aligned_to. */
+#define ALIGNED_SHIFT_MIN 5
+#define ALIGNED_SHIFTS (PAGE_SHIFT - ALIGNED_SHIFT_MIN + 1)
+
 /* What the tiers need to know of a class, all derived at start-up. */
 struct size_class_info {
     uint32_t size;            /* object size */
@@ -31,14 +35,11 @@ struct size_class_info {
     uint32_t cache_limit;     /* the most objects one thread cache list may hold */
     uint32_t line_objects;    /* objects that fill a cache line (at least 1, at most batch) */
     uint64_t index_magic;     /* offset * index_magic >> 40 == offset / size within a span */
+    uint8_t aligned_class[ALIGNED_SHIFTS];  /* per alignment shift: size_class_aligned_to */
 };
 
 extern uint8_t size_class_lookup[SIZE_LOOKUP_ENTRIES] HIDDEN;
 
-/* Alignments from 32 B to the page size, as shifts, for size_class_aligned_to. */
-#define ALIGNED_SHIFT_MIN 5
-#define ALIGNED_SHIFTS (PAGE_SHIFT - ALIGNED_SHIFT_MIN + 1)
-extern uint8_t size_class_aligned[SIZE_CLASS_MAX_COUNT + 1][ALIGNED_SHIFTS] HIDDEN;
 extern struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1] HIDDEN;
 extern unsigned size_class_count HIDDEN;
 /* One more than the largest small object: requests below it take a size class, the
@@ -65,7 +66,7 @@ static ALWAYS_INLINE unsigned size_class_of(size_t size)
  * of two from 32 to PAGE_SIZE), so that all its objects are aligned to it; 0 if none. */
 static inline unsigned size_class_aligned_to(unsigned size_class, size_t alignment)
 {
-    return size_class_aligned[size_class][__builtin_ctzl(alignment) - ALIGNED_SHIFT_MIN];
+    return size_class_table[size_class].aligned_class[__builtin_ctzl(alignment) - ALIGNED_SHIFT_MIN];
 }
 
 /* Whether a byte from the class map names a size class: neither 0 (no small object)

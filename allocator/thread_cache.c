@@ -49,9 +49,12 @@
 #include <pthread.h>
 #include <string.h>
 
-static struct thread_cache uncreated_cache LARGE_STATIC;
-static struct thread_cache bypass_cache LARGE_STATIC;
-static struct thread_cache draining_cache LARGE_STATIC;
+#define STATIC_CACHE __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC
+static struct thread_cache uncreated_cache STATIC_CACHE;
+static struct thread_cache bypass_cache STATIC_CACHE;
+static struct thread_cache draining_cache STATIC_CACHE;
+_Static_assert(offsetof(struct thread_cache, owner_slot) + sizeof(void *) <= PAGE_SIZE,
+               "what the static caches' paths read lies in their first page");
 
 __thread struct thread_cache *thread_cache_current = &uncreated_cache;
 

@@ -38,10 +38,15 @@
 #include "allocator/size_classes.h"
 
 struct thread_cache {
-    /* The hit path's part. */
+    /* The hit paths' part, small objects' and then large ones'. */
     void *head[SIZE_CLASS_MAX_COUNT + 1];          /* indexed by class id */
     int32_t room[SIZE_CLASS_LARGE_HEAD + 1];       /* and by a large object's class byte */
-    /* Below: touched only by slow paths. */
+    struct large_cache large;          /* freed large spans (large_cache.h) */
+    struct thread_cache **owner_slot;  /* the owning thread's thread_cache_current; NULL in
+                                          the static caches, which every slow path tests */
+    /* Below: touched only by slow paths of real caches. A static cache is page-aligned
+     * and everything above lies within its first page, so a thread's first calls,
+     * which touch only that part of a static cache, fault in one page of it. */
     uint32_t max_length[SIZE_CLASS_MAX_COUNT + 1];
     uint8_t missed_since_scavenge[SIZE_CLASS_MAX_COUNT + 1];  /* per class: a slow path ran */
     uint8_t class_use[SIZE_CLASS_MAX_COUNT + 1];   /* per class: enum class_use (thread_cache.c) */
@@ -52,10 +57,8 @@ struct thread_cache {
                                           thread under the registry lock */
     bool spread;                       /* the shard was chosen once the central lists
                                           were contended */
-    struct large_cache large;          /* freed large spans (large_cache.h) */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
     uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */
-    struct thread_cache **owner_slot;  /* the owning thread's thread_cache_current */
     struct thread_cache *next;         /* on the registry: live caches, or recycled ones */
     struct thread_cache *prev;
 };

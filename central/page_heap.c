@@ -39,10 +39,12 @@
 #define HEAP_GROWTH_MIN ((size_t)8 << 20)
 
 static pagoda_lock heap_lock FORK_LOCK = PAGODA_LOCK_INIT;
-static struct span_list exact_free[EXACT_LISTS];
+static struct span_list exact_free[EXACT_LISTS] LARGE_STATIC;
 static uint64_t exact_nonempty[EXACT_LISTS / 64];
 static struct span_list large_free;
 static struct span_list unused_spans;     /* recycled span structures */
+static uintptr_t heap_first_page;         /* every chunk's pages lie in [first, end) */
+static uintptr_t heap_end_page;
 static uint64_t *bitmap_pool;             /* free full-size bitmaps, linked by word 0 */
 static size_t mapped_pages;           /* changed under heap_lock; read without it too */
 static size_t free_pages;
@@ -249,19 +251,44 @@ static void absorb_neighbour(struct span *span, struct span *neighbour)
     span_recycle(neighbour);
 }
 
+/* The free span that ends just before span, or NULL. A page outside the heap's range
+ * is not looked up: its pagemap entry was never written, and reading it would fault in
+ * a page of zeros (twice for the first chunk). */
+static struct span *free_span_before(const struct span *span)
+{
+    if (span->first_page <= heap_first_page)
+        return NULL;
+    struct span *prev = pagemap_span(span->first_page - 1);
+    if (prev && prev->state == SPAN_FREE && prev->first_page + prev->pages == span->first_page)
+        return prev;
+    return NULL;
+}
+
+/* The free span that starts just after span, or NULL; likewise. */
+static struct span *free_span_after(const struct span *span)
+{
+    uintptr_t next_page = span->first_page + span->pages;
+    if (next_page >= heap_end_page)
+        return NULL;
+    struct span *next = pagemap_span(next_page);
+    if (next && next->state == SPAN_FREE && next->first_page == next_page)
+        return next;
+    return NULL;
+}
+
 /* Merges span with the free spans on either side, then puts it on its free list. */
 static void insert_coalesced(struct span *span)
 {
-    struct span *prev = span->first_page ? pagemap_span(span->first_page - 1) : NULL;
-    if (prev && prev->state == SPAN_FREE && prev->first_page + prev->pages == span->first_page) {
+    struct span *prev = free_span_before(span);
+    if (prev) {
         free_list_remove(prev);
         merge_dirt(span, prev, span);
         span->first_page = prev->first_page;
         span->pages += prev->pages;
         absorb_neighbour(span, prev);
     }
-    struct span *next = pagemap_span(span->first_page + span->pages);
-    if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages) {
+    struct span *next = free_span_after(span);
+    if (next) {
         free_list_remove(next);
         merge_dirt(span, span, next);
         span->pages += next->pages;
@@ -348,6 +375,10 @@ static bool grow(size_t pages)
     span->released = 1;               /* fresh pages are not resident */
     set_wholly_clean(span);
     __atomic_store_n(&mapped_pages, mapped_pages + span->pages, __ATOMIC_RELAXED);
+    if (!heap_end_page || span->first_page < heap_first_page)
+        heap_first_page = span->first_page;
+    if (span->first_page + span->pages > heap_end_page)
+        heap_end_page = span->first_page + span->pages;
     insert_coalesced(span);
     return true;
 }
@@ -525,9 +556,8 @@ bool page_heap_try_extend(struct span *span, size_t new_pages)
     size_t needed = new_pages - span->pages;
     bool extended = false;
     lock_acquire(&heap_lock);
-    struct span *next = pagemap_span(span->first_page + span->pages);
-    if (next && next->state == SPAN_FREE && next->first_page == span->first_page + span->pages &&
-        next->pages >= needed) {
+    struct span *next = free_span_after(span);
+    if (next && next->pages >= needed) {
         if (next->pages > needed) {
             take_front_pages(span, next, needed);
         } else {
