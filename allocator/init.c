@@ -8,7 +8,10 @@
  *
  * fork(): the prepare handler takes every lock of the allocator in the global order of
  * docs/design.md, so no lock is mid-update when the address space is copied; the
- * parent releases them, and the child, whose other threads are gone, resets them.
+ * parent releases them, and the child, whose other threads are gone, resets them. A
+ * process with a single thread takes none: no other thread can hold one, and taking
+ * and releasing them would write their pages, each then copied once in the parent
+ * and once in the child (fork_takes_locks).
  */
 #include "allocator/init.h"
 
@@ -32,8 +35,26 @@
 int pagoda_initialized;
 static pagoda_lock init_lock FORK_LOCK = PAGODA_LOCK_INIT;
 
+/* glibc's own record (2.32 and later) of whether the process has ever had a second
+ * thread, pagoda's background thread included; absent elsewhere, and then every fork
+ * takes the locks. */
+extern char __libc_single_threaded __attribute__((weak));
+
+/* Whether the fork this thread is in took the locks. Kept in the thread's TLS, beside
+ * its thread control block, whose page fork writes anyway: a static variable's page
+ * would be copied in both processes. */
+static __thread bool fork_took_locks __attribute__((tls_model("initial-exec")));
+
+static bool fork_takes_locks(void)
+{
+    return !&__libc_single_threaded || !__libc_single_threaded;
+}
+
 static void before_fork(void)
 {
+    fork_took_locks = fork_takes_locks();
+    if (!fork_took_locks)
+        return;
     lock_acquire(&init_lock);
     thread_cache_lock_for_fork();
     central_lock_for_fork();
@@ -41,19 +62,27 @@ static void before_fork(void)
     metadata_lock_for_fork();
 }
 
-static void after_fork(int in_child)
+static void unlock_after_fork(int in_child)
 {
     metadata_unlock_after_fork(in_child);
     page_heap_unlock_after_fork(in_child);
     central_unlock_after_fork(in_child);
     thread_cache_unlock_after_fork(in_child);
-    if (in_child) {
+    if (in_child)
         lock_reset(&init_lock);
+    else
+        lock_release(&init_lock);
+}
+
+static void after_fork(int in_child)
+{
+    if (fork_took_locks)
+        unlock_after_fork(in_child);
+    if (in_child) {
+        thread_cache_after_fork_in_child();
         release_after_fork_in_child();
         large_spare_after_fork_in_child();
         os_release_recheck_filters();
-    } else {
-        lock_release(&init_lock);
     }
 }
 

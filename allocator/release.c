@@ -187,6 +187,9 @@ size_t release_everything(void)
 
 void release_after_fork_in_child(void)
 {
-    background_thread_started = 0;
-    release_background_parked = 0;
+    /* Written only when set, so that a child without them copies no page for them. */
+    if (background_thread_started)
+        background_thread_started = 0;
+    if (release_background_parked)
+        release_background_parked = 0;
 }

@@ -597,15 +597,20 @@ static void drop_other_threads_caches(struct thread_cache *own)
 
 void thread_cache_unlock_after_fork(int in_child)
 {
-    if (in_child) {
+    if (in_child)
         lock_reset(&registry_lock);
-        /* The forking thread's own cache, even while its TLS pointer is at a static. */
-        struct thread_cache *own = pthread_getspecific(exit_key);
-        drop_other_threads_caches(own);
-        /* The child's release passes (and its background thread) start afresh: its
-         * next large-cache put gives a tick. */
-        if (own)
-            own->large.operations = own->large.operations_at_scavenge = 0;
-    } else
+    else
         lock_release(&registry_lock);
+}
+
+/* Writes only what changes: each page written is copied from the parent's. */
+void thread_cache_after_fork_in_child(void)
+{
+    /* The forking thread's own cache, even while its TLS pointer is at a static. */
+    struct thread_cache *own = pthread_getspecific(exit_key);
+    drop_other_threads_caches(own);
+    /* The child's release passes (and its background thread) start afresh: its next
+     * large-cache put gives a tick. */
+    if (own && (own->large.operations || own->large.operations_at_scavenge))
+        own->large.operations = own->large.operations_at_scavenge = 0;
 }

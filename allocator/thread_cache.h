@@ -188,5 +188,8 @@ uint32_t thread_cache_own_limit(unsigned size_class);
 
 void thread_cache_lock_for_fork(void);
 void thread_cache_unlock_after_fork(int in_child);
+/* In a fork child, after the locks (if the fork took them): drops the caches of the
+ * threads that did not come along. */
+void thread_cache_after_fork_in_child(void);
 
 #endif /* PAGODA_THREAD_CACHE_H */

@@ -83,5 +83,6 @@ size_t large_spare_bytes(void)
 
 void large_spare_after_fork_in_child(void)
 {
-    spare_puts = 0;
+    if (spare_puts)                 /* a write copies the page: only when needed */
+        spare_puts = 0;
 }

@@ -98,6 +98,9 @@ void os_release_recheck_filters(void)
 {
     /* "Unusable" stays: filters are never removed, and the kernel does not change. */
     int usable = BATCH_USABLE;
-    __atomic_compare_exchange_n(&batch_support, &usable, BATCH_UNKNOWN, false, __ATOMIC_RELAXED,
-                                __ATOMIC_RELAXED);
+    /* Looked at first: the exchange writes the page even when it fails, and in a fork
+     * child that copies it. */
+    if (__atomic_load_n(&batch_support, __ATOMIC_RELAXED) == BATCH_USABLE)
+        __atomic_compare_exchange_n(&batch_support, &usable, BATCH_UNKNOWN, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
 }

@@ -1,8 +1,9 @@
 /*
  * test_fork.c — the allocator across process boundaries and lifetimes: fork() while
  * other threads are in the middle of allocating (the child must find the allocator
- * usable, not deadlocked or corrupt), and allocation from a constructor, an atexit
- * handler and a destructor.
+ * usable, not deadlocked or corrupt), fork() from a process that has only ever had
+ * one thread (whose fork takes no lock: init.c), and allocation from a constructor, an
+ * atexit handler and a destructor.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -10,13 +11,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/support/child.h"
 #include "tests/support/pattern.h"
+#include "tests/support/self_exec.h"
 
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
@@ -159,6 +165,75 @@ START_TEST(test_fork_while_threads_allocate_leaves_child_allocator_usable)
 }
 END_TEST
 
+/* ---- fork from a process with one thread ---- */
+
+#define SINGLE_THREADED_FORKS 20
+
+/* Whether child pid exits with CHILD_OK within 10 s; a child still running then (a
+ * lock it found taken) is killed, so that nothing is left holding the test's pipes. */
+static bool child_exits_ok(pid_t pid)
+{
+    for (int waited_ms = 0; waited_ms < 10000; waited_ms += 5) {
+        int status;
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK;
+        if (done < 0)
+            return false;
+        usleep(5000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return false;
+}
+
+/* In a fresh process, which has never had a second thread: forks, and in both the
+ * child and the parent goes through every lock fork would take (new classes' central
+ * lists, the page heap, new span structures, a new thread's cache), with the parent
+ * waiting for each child first. A lock left taken in either would hang it. Reports
+ * how many rounds passed in both, and whether glibc counted the process as
+ * single-threaded before the first fork (the test's precondition). */
+static int scenario_single_threaded_forks(void)
+{
+    printf("single_threaded=%d\n", __libc_single_threaded ? 1 : 0);
+    fflush(stdout);
+    int rounds_ok = 0;
+    for (int i = 0; i < SINGLE_THREADED_FORKS; i++) {
+        /* a size whose class neither process has used yet, and large blocks */
+        const size_t sizes[] = { 8 + 8 * (size_t)i, 600 + 40 * (size_t)i, 40 * KiB + 4 * KiB * i, 3 * MiB };
+        pid_t pid = fork();
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            if (!allocate_fill_check_free(sizes, 4))
+                _exit(CHILD_SMALL_FAILED);
+            forked_child_body(NULL);        /* more sizes, and a thread */
+            _exit(CHILD_OK);
+        }
+        if (!child_exits_ok(pid))
+            break;
+        if (!allocate_fill_check_free(sizes, 4))
+            break;
+        rounds_ok++;
+    }
+    printf("rounds_ok=%d\n", rounds_ok);
+    return 0;
+}
+
+START_TEST(test_fork_from_a_single_threaded_process_leaves_both_sides_usable)
+{
+    struct scenario_result r;
+    run_scenario("single_threaded_forks", NULL, 60, &r);
+    char status[96];
+    ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "scenario %s (SIGKILL = a "
+                  "lock left taken); stderr: %s", describe_status(r.status, status, sizeof status),
+                  r.stderr_text);
+    ck_assert_msg(scenario_value(r.stdout_text, "single_threaded") == 1,
+                  "precondition: glibc did not count the fresh process as single-threaded");
+    ck_assert_int_eq(scenario_value(r.stdout_text, "rounds_ok"), SINGLE_THREADED_FORKS);
+}
+END_TEST
+
 /* ---- allocation in a constructor ---- */
 
 static unsigned char *constructor_blocks[LIFETIME_SIZE_COUNT];
@@ -240,6 +315,7 @@ static Suite *fork_suite(void)
     TCase *forking = tcase_create("fork");
     tcase_set_timeout(forking, 120);
     tcase_add_test(forking, test_fork_while_threads_allocate_leaves_child_allocator_usable);
+    tcase_add_test(forking, test_fork_from_a_single_threaded_process_leaves_both_sides_usable);
     suite_add_tcase(s, forking);
 
     TCase *lifetime = tcase_create("lifetime");
@@ -251,8 +327,14 @@ static Suite *fork_suite(void)
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *scenario = child_scenario_of(argc, argv);
+    if (scenario) {
+        if (strcmp(scenario, "single_threaded_forks") == 0)
+            return scenario_single_threaded_forks();
+        return 2;
+    }
     SRunner *runner = srunner_create(fork_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
