@@ -100,7 +100,6 @@ void pagoda_initialize(void)
         struct size_class table[SIZE_CLASS_MAX_COUNT];
         int count = size_class_tuning_select(table, SIZE_CLASS_MAX_COUNT);
         size_classes_init(table, count);
-        central_init();
         thread_cache_init();
         /* Published with release: a thread that reads the limit (with acquire) sees
          * the tables built above. */

@@ -164,7 +164,9 @@ static void list_release(struct thread_cache *cache, unsigned size_class, unsign
     unsigned batch = size_class_table[size_class].batch;
     while (count) {
         unsigned chain = count < batch ? count : batch;
-        central_insert_batch(size_class, list_pop_chain(cache, size_class, chain), chain);
+        unsigned shard = central_insert_batch(size_class, list_pop_chain(cache, size_class, chain), chain, cache->shard);
+        cache->batches_returned++;
+        cache->remote_batches_returned += shard != cache->shard;
         count -= chain;
     }
 }
@@ -239,30 +241,96 @@ static void cache_scavenge(struct thread_cache *cache)
     }
 }
 
-/* Gives a cache its central shard: shard 0 until the central lists are found
- * contended, then the shard with the fewest live caches (the lowest such). Under
- * registry_lock. */
-static void shard_join(struct thread_cache *cache)
+/* Tells the central lists which shards have threads on them. Under registry_lock,
+ * after shard_members changed. */
+static void shard_members_changed(void)
 {
-    cache->spread = central_contended();
-    unsigned shards = central_shards_open(cache->spread);
+    uint64_t inhabited = 0;
+    unsigned shards = central_shard_count();
+    for (unsigned shard = 0; shard < shards; shard++)
+        inhabited |= (uint64_t)(shard_members[shard] > 0) << shard;
+    central_set_inhabited_shards(inhabited ? inhabited : 1);
+}
+
+/* The shard with the fewest live caches, the lowest such, among the first `shards`. */
+static unsigned emptiest_shard(unsigned shards)
+{
     unsigned shard = 0;
     for (unsigned other = 1; other < shards; other++)
         if (shard_members[other] < shard_members[shard])
             shard = other;
-    shard_members[shard]++;
-    cache->shard = shard;
+    return shard;
 }
 
-/* Moves a cache that joined shard 0 before the central lists were found contended to
- * the emptiest shard. The spans it owns go back first: they belong to its old shard. */
-static NOINLINE void cache_spread(struct thread_cache *cache)
+static void shard_enter(struct thread_cache *cache, unsigned shard)
+{
+    shard_members[shard]++;
+    cache->shard = shard;
+    shard_members_changed();
+}
+
+/* Gives a new cache its central shard (docs/tuning.md, "Central shards"):
+ *   - the process's first thread takes shard 0;
+ *   - a later one takes the shard with the fewest live caches (the lowest such), on
+ *     trial: threads that share a shard's lists and spans get each other's freed
+ *     objects back, and the cache lines of those objects, of the spans' bitmaps and of
+ *     the lists then move between their cores at every batch, even when no thread
+ *     waits for a lock (`hashtable` at 2 threads, each on its own objects: 14 % less
+ *     time on shards of their own from the start; moving them after their first 64
+ *     batches gained almost nothing, their first objects being shared by then). The
+ *     trial ends in cache_end_trial;
+ *   - once the lists have been found contended, every thread takes the emptiest shard
+ *     for good, and the first moves there too (cache_spread).
+ * Spreading off (PAGODA_CENTRAL_SHARDS=1), there is one shard. Under registry_lock. */
+static void shard_join(struct thread_cache *cache)
+{
+    bool others = false;
+    for (unsigned shard = 0; shard < CENTRAL_MAX_SHARDS && !others; shard++)
+        others = shard_members[shard] > 0;
+    bool contended = central_contended();
+    unsigned shards = central_shards_open(others || contended);
+    cache->spread_on_trial = others && !contended && shards > 1;
+    cache->spread = contended || cache->spread_on_trial;
+    cache->batches_returned = cache->remote_batches_returned = 0;
+    shard_enter(cache, others || contended ? emptiest_shard(shards) : 0);
+}
+
+/* Moves a cache to the emptiest shard, or to shard 0; the spans it owns go back
+ * first, as they belong to its old shard. */
+static void cache_move(struct thread_cache *cache, bool to_emptiest)
 {
     give_up_owned_spans(cache);
     lock_acquire(&registry_lock);
     shard_members[cache->shard]--;
-    shard_join(cache);
+    shard_enter(cache, to_emptiest ? emptiest_shard(central_shards_open(true)) : 0);
     lock_release(&registry_lock);
+}
+
+/* Once the central lists are found contended, a cache on shard 0 moves to the
+ * emptiest shard for good (the first thread's, and those whose trial sent them back). */
+static NOINLINE void cache_spread(struct thread_cache *cache)
+{
+    cache->spread = true;
+    cache_move(cache, true);
+}
+
+/* Batches a cache on trial hands back before the trial ends. */
+#define TRIAL_BATCHES 32
+
+/* Ends the trial of a cache that joined a shard of its own at its creation: when more
+ * than half of the batches it handed back belong to other shards, its thread frees
+ * other threads' objects (`larson`: every thread frees objects any thread made), so
+ * its own shard would only keep free objects apart from the threads that reuse them
+ * (`larson` at 2 threads: peak RSS 9.2 MiB spread, 6.7 MiB on one shard), and it goes
+ * back to shard 0. A thread that only takes (a producer) keeps its shard: its
+ * consumers' frees come back to it through its shard's transfer cache. */
+static NOINLINE void cache_end_trial(struct thread_cache *cache)
+{
+    cache->spread_on_trial = false;
+    if (cache->remote_batches_returned * 2 > cache->batches_returned) {
+        cache->spread = false;          /* contention may spread it again */
+        cache_move(cache, false);
+    }
 }
 
 static uint64_t scavenge_interval_ms(void)
@@ -276,6 +344,8 @@ static uint64_t scavenge_interval_ms(void)
  * once the central lists are found contended. */
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
+    if (unlikely(cache->spread_on_trial) && cache->batches_returned >= TRIAL_BATCHES)
+        cache_end_trial(cache);
     if (unlikely(!cache->spread) && central_contended())
         cache_spread(cache);
     uint64_t now = clock_ms();
@@ -326,6 +396,7 @@ static void thread_cache_on_exit(void *arg)
     lock_acquire(&registry_lock);
     cache_list_unlink(&live_caches, cache);
     shard_members[cache->shard]--;
+    shard_members_changed();
     cache_list_push(&exiting_caches, cache);
     lock_release(&registry_lock);
     set_current(&bypass_cache);
@@ -452,7 +523,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
     struct thread_cache *cache = thread_cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1);
+        central_insert_batch(size_class, object, 1, 0);
         release_note_free();
         return;
     }
@@ -469,7 +540,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
          * false sharing). Its first miss takes a line of its own instead. */
         cache->class_use[size_class] = CLASS_FREED_ONCE;
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1);
+        central_insert_batch(size_class, object, 1, 0);
         release_tick();
         return;
     }
@@ -479,7 +550,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
     }
     if (cache->room[size_class] == 0) {           /* a list with no limit at all */
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1);
+        central_insert_batch(size_class, object, 1, 0);
     } else {
         cache->room[size_class]--;
         *(void **)object = cache->head[size_class];
@@ -593,6 +664,7 @@ static void drop_other_threads_caches(struct thread_cache *own)
         cache_return_budget(cache);
         give_up_owned_spans(cache);
     }
+    shard_members_changed();
 }
 
 void thread_cache_unlock_after_fork(int in_child)

@@ -55,8 +55,14 @@ struct thread_cache {
     size_t capacity_bytes;             /* sum of max_length * size over the lists */
     unsigned shard;                    /* its central shard (central_list.h): written by its
                                           thread under the registry lock */
-    bool spread;                       /* the shard was chosen once the central lists
-                                          were contended */
+    bool spread;                       /* placed in the emptiest shard: at creation
+                                          (on trial, below) or once the central lists
+                                          were contended; a cache in shard 0 without it
+                                          moves there at contention */
+    bool spread_on_trial;              /* given a shard of its own at creation, until
+                                          cache_end_trial (thread_cache.c) */
+    uint16_t batches_returned;         /* batches handed back to the central lists, */
+    uint16_t remote_batches_returned;  /* and those of them of other shards' spans */
     uint64_t last_slow_path_ms;        /* clock_ms of this cache's latest slow path */
     uint64_t last_scavenge_ms;         /* clock_ms of its latest scavenge */
     struct thread_cache *next;         /* on the registry: live caches, or recycled ones */

@@ -46,11 +46,16 @@
 #include <string.h>
 
 #define TRANSFER_SLOTS 32
-/* A class's transfer cache holds about this many bytes at most while there is one
- * shard, and about SHARD_TRANSFER_BYTES in each of several: spread over shards, free
- * objects wait in more places (larson at 8 threads, spread over 8 shards from its
- * start: peak RSS 18.6 MiB with 64 KiB a shard and class, 16.1 MiB with 32 KiB,
- * 14.3 MiB with one batch; 12.3 MiB on one shard). */
+/* What a class's transfer caches hold at most, in bytes (transfer_capacity): with
+ * threads on one shard, TRANSFER_BYTES in it; with threads on several and the lists
+ * uncontended, TRANSFER_BYTES shared among them, SHARD_TRANSFER_BYTES each at least,
+ * for a producer and a consumer on shards of their own hand every batch over through
+ * the producer's (`xmalloc` at 2 threads: 3 % more time with 64 KiB, 3 % less with
+ * 256 KiB, than with 512 KiB on one shard); once the lists are contended, which a
+ * process with more threads than CPUs soon is, SHARD_TRANSFER_BYTES each: spread over
+ * shards, free objects wait in more places (larson at 8 threads, spread over 8 shards
+ * from its start: peak RSS 18.6 MiB with 64 KiB a shard and class, 16.1 MiB with
+ * 32 KiB, 14.3 MiB with one batch; 12.3 MiB on one shard). */
 #define TRANSFER_BYTES (512 * 1024)
 #define SHARD_TRANSFER_BYTES (32 * 1024)
 
@@ -85,25 +90,12 @@ static transfer_slots *shard_transfer[CENTRAL_MAX_SHARDS] = { shard0_transfer };
  * stored with release order after them. */
 static unsigned shards_set_up = 1;
 
-/* Whole batches a transfer cache of each class holds: 1 .. TRANSFER_SLOTS. Changed
- * once, when the shards are set up, while lists are in use: read and written with
- * relaxed atomics. */
-static uint8_t transfer_capacity[SIZE_CLASS_MAX_COUNT + 1];
+/* Bit s: shard s has live thread caches (central_set_inhabited_shards). */
+static uint64_t inhabited_shards = 1;
 
-static void set_transfer_capacity(unsigned shards)
+void central_set_inhabited_shards(uint64_t shards)
 {
-    size_t bytes = shards > 1 ? SHARD_TRANSFER_BYTES : TRANSFER_BYTES;
-    for (unsigned c = 1; c <= size_class_count; c++) {
-        const struct size_class_info *info = &size_class_table[c];
-        unsigned capacity = (unsigned)(bytes / (info->batch * info->size));
-        capacity = capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : capacity;
-        __atomic_store_n(&transfer_capacity[c], (uint8_t)capacity, __ATOMIC_RELAXED);
-    }
-}
-
-void central_init(void)
-{
-    set_transfer_capacity(1);
+    __atomic_store_n(&inhabited_shards, shards, __ATOMIC_RELAXED);
 }
 
 /* Shards per CPU by default: more shards than CPUs, as jemalloc has arenas, so that
@@ -137,7 +129,6 @@ unsigned central_shards_open(bool spread)
         shard_lists[shard] = more + (shard - 1) * lists;
         shard_transfer[shard] = more_slots + (shard - 1) * lists;
     }
-    set_transfer_capacity(count);       /* shard 0's may be over it for a while */
     __atomic_store_n(&shards_set_up, count, __ATOMIC_RELEASE);
     return count;
 }
@@ -172,6 +163,23 @@ void central_note_sleep(void)
 bool central_contended(void)
 {
     return __atomic_load_n(&lists_contended, __ATOMIC_RELAXED);
+}
+
+/* Whole batches a transfer cache of size_class holds now, 1 .. TRANSFER_SLOTS
+ * (TRANSFER_BYTES explains the sizes). Worked out at each insertion from the two
+ * inputs, each one atomic word, so that no update can leave it stale; a list over it
+ * takes no more until it is below it. */
+static unsigned transfer_capacity(unsigned size_class)
+{
+    size_t bytes = SHARD_TRANSFER_BYTES;
+    if (!central_contended()) {
+        unsigned busy = (unsigned)__builtin_popcountll(__atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED));
+        bytes = busy > 1 ? TRANSFER_BYTES / busy : TRANSFER_BYTES;
+        bytes = bytes < SHARD_TRANSFER_BYTES ? SHARD_TRANSFER_BYTES : bytes;
+    }
+    const struct size_class_info *info = &size_class_table[size_class];
+    size_t capacity = bytes / ((size_t)info->batch * info->size);
+    return capacity < 1 ? 1 : capacity > TRANSFER_SLOTS ? TRANSFER_SLOTS : (unsigned)capacity;
 }
 
 unsigned central_shard_count(void)
@@ -227,8 +235,8 @@ static inline struct central_list *lock_for_span(struct central_list *locked, un
 
 /* ---- spans ---------------------------------------------------------------------------- */
 
-/* Records that list holds spans (or has held), for the release passes and statistics,
- * which skip a list that never has. Under its lock. */
+/* Records that list holds spans or batches (or has held), for the release passes and
+ * statistics, which skip a list that never has. Under its lock. */
 static void list_mark_used(struct central_list *list)
 {
     if (!__atomic_load_n(&list->used, __ATOMIC_RELAXED))
@@ -577,18 +585,27 @@ unsigned central_remove_first_batch(unsigned shard, unsigned size_class, unsigne
     return count;
 }
 
-void central_insert_batch(unsigned size_class, void *head, unsigned count)
+unsigned central_insert_batch(unsigned size_class, void *head, unsigned count, unsigned own_shard)
 {
-    unsigned shard = shard_of_span(pagemap_span(page_of(head)), 0);
-    struct central_list *list = list_of(shard, size_class);
+    unsigned shard = shard_of_span(pagemap_span(page_of(head)), own_shard);
+    bool whole = count == size_class_table[size_class].batch;
+    unsigned to = whole && !(__atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED) >> shard & 1) ? own_shard : shard;
+    struct central_list *list = list_of(to, size_class);
     list_lock(list);
-    if (count == size_class_table[size_class].batch && list->transfer_count < __atomic_load_n(&transfer_capacity[size_class], __ATOMIC_RELAXED)) {
-        transfer_slots_of(shard, size_class)[list->transfer_count++] = head;
+    if (whole && list->transfer_count < transfer_capacity(size_class)) {
+        list_mark_used(list);           /* another shard's batch may come to an unused list */
+        transfer_slots_of(to, size_class)[list->transfer_count++] = head;
         lock_release(&list->lock);
-        return;
+        return shard;
+    }
+    if (to != shard) {
+        lock_release(&list->lock);
+        list = list_of(shard, size_class);
+        list_lock(list);
     }
     list = give_back_chain(list, shard, size_class, head, count);
     lock_release(&list->lock);
+    return shard;
 }
 
 void central_give_up_span(unsigned shard, unsigned size_class, struct span **own)

@@ -11,19 +11,21 @@
  * objects are free (and no thread owns them: see central_remove_batch).
  *
  * Shards: the tier is split into shards, each with a list per class, as jemalloc
- * splits its heap into arenas. Threads share shard 0 until the lists' locks are found
- * contended (central_note_sleep): one shard keeps free objects in one place, and
- * threads that seldom wait for one another gain nothing from more (glibc likewise
- * gives a thread another arena only once it has found its own locked). From then on
- * threads are spread over the shards: the thread caches' registry gives each cache the
- * shard with the fewest caches, so that threads working on their own objects no longer
- * wait for one another's locks (nor for a holder the scheduler preempted). A span
- * belongs to one shard: its objects go back into its bitmap under that shard's lock
- * from whichever thread frees them, and a freed batch goes to the transfer cache of
- * its first object's shard, so that objects a consumer thread frees travel back to
- * their maker's shard in O(1). A shard that needs a span takes a partial one over from
- * another shard before it cuts a fresh one, so that free objects left in the spans of
- * threads that went quiet are used.
+ * splits its heap into arenas. The thread caches' registry places the threads
+ * (thread_cache.c, shard_join): the first in shard 0, later ones each in the shard
+ * with the fewest caches, on trial, so that threads working on their own objects do
+ * not hand them to one another through shared lists and spans (cache lines moving
+ * between cores at every batch); a thread found freeing mostly other shards' objects
+ * goes back to shard 0, where one shard keeps free objects in one place. Once the
+ * lists' locks are found contended (central_note_sleep), every thread takes the
+ * emptiest shard, so that none waits for another's locks (nor for a holder the
+ * scheduler preempted). A span belongs to one shard: its objects go back into its
+ * bitmap under that shard's lock from whichever thread frees them, and a freed batch
+ * goes to the transfer cache of its first object's shard while threads are on it, so
+ * that objects a consumer thread frees travel back to their maker's shard in O(1), and
+ * else to the freeing thread's, which reuses it. A shard that needs a span takes a
+ * partial one over from another shard before it cuts a fresh one, so that free
+ * objects left in the spans of threads that went quiet are used.
  */
 #ifndef PAGODA_CENTRAL_LIST_H
 #define PAGODA_CENTRAL_LIST_H
@@ -32,9 +34,6 @@
 
 #include <stdbool.h>
 
-/* Prepares the lists for the installed size-class table. */
-void central_init(void);
-
 /* The most shards a process has (PAGODA_CENTRAL_SHARDS). */
 #define CENTRAL_MAX_SHARDS 64
 
@@ -42,6 +41,11 @@ void central_init(void);
  * `spread`, the configured count (4 per CPU by default), whose lists are then set up.
  * Under the thread caches' registry lock. */
 unsigned central_shards_open(bool spread);
+
+/* The shards that have threads on them now (bit s for shard s), which decides where
+ * freed batches go (central_insert_batch) and sizes the transfer caches. Under the
+ * thread caches' registry lock. */
+void central_set_inhabited_shards(uint64_t shards);
 
 /* Sleeps for lists' locks within CENTRAL_SPREAD_WINDOW_MS that make the lists
  * contended. */
@@ -94,12 +98,14 @@ unsigned central_remove_first_batch(unsigned shard, unsigned size_class, unsigne
  * class's lock. */
 void central_give_up_span(unsigned shard, unsigned size_class, struct span **own);
 
-/* Gives back `count` objects of class `size_class`, chained from head: a whole batch
- * into the transfer cache of its first object's shard while there is room, otherwise
- * each object into its span. A pointer that is not the start of a live object of that
- * class, or that is already free in its span, stops the process with a message naming
- * it. */
-void central_insert_batch(unsigned size_class, void *head, unsigned count);
+/* Gives back `count` objects of class `size_class`, chained from head, by a thread of
+ * shard `own_shard`: a whole batch into the transfer cache of its first object's
+ * shard while there is room (of own_shard when no thread is left on that one, so that
+ * the freeing thread reuses it), otherwise each object into its span. A pointer that
+ * is not the start of a live object of that class, or that is already free in its
+ * span, stops the process with a message naming it. Returns the first object's
+ * shard. */
+unsigned central_insert_batch(unsigned size_class, void *head, unsigned count, unsigned own_shard);
 
 /* Returns idle memory of one class, in every shard, to the OS: a transfer cache unused since
  * idle_before_ms goes back into its spans, and the pages of partly used spans that hold

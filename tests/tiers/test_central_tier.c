@@ -149,7 +149,7 @@ START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
     size_t count = 0;
     take(size_class, batch, taken, &count);
     struct central_class_stats before = central_stats(size_class);
-    central_insert_batch(size_class, taken[0], batch);
+    central_insert_batch(size_class, taken[0], batch, 0);
     struct central_class_stats held = central_stats(size_class);
     ck_assert_uint_eq(held.in_transfer_cache, batch);
     ck_assert_uint_eq(held.free_in_spans, before.free_in_spans);   /* not back in spans */
@@ -171,7 +171,7 @@ START_TEST(test_a_partial_removal_leaves_the_transfer_cache_alone)
     void *taken[MAX_TAKEN];
     size_t count = 0;
     take(size_class, batch, taken, &count);
-    central_insert_batch(size_class, taken[0], batch);
+    central_insert_batch(size_class, taken[0], batch, 0);
     take(size_class, batch - 1, taken, &count);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     check_distinct(taken + batch, count - batch);
@@ -241,7 +241,7 @@ START_TEST(test_stats_agree_with_objects_taken_and_given_back)
     check_stats_match(size_class, taken, count, out);
     for (size_t i = 0; i < count; i += 2) {      /* every other object, one at a time */
         *(void **)taken[i] = NULL;
-        central_insert_batch(size_class, taken[i], 1);
+        central_insert_batch(size_class, taken[i], 1, 0);
         out[i] = false;
         check_stats_match(size_class, taken, count, out);
     }
@@ -435,7 +435,7 @@ START_TEST(test_release_reports_what_it_keeps_for_being_recent)
     for (size_t i = 0; i + 1 < batch; i++)
         *(void **)taken[i] = taken[i + 1];
     *(void **)taken[batch - 1] = NULL;
-    central_insert_batch(size_class, taken[0], batch);           /* into the transfer cache */
+    central_insert_batch(size_class, taken[0], batch, 0);           /* into the transfer cache */
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     bool waiting = false;
     central_release_idle(size_class, 0, &waiting);
@@ -514,7 +514,7 @@ START_TEST(test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans)
         *(void **)first[i] = second[i];
         chain = first[i];
     }
-    central_insert_batch(size_class, chain, 2 * pairs);
+    central_insert_batch(size_class, chain, 2 * pairs, 0);
     for (unsigned shard = 1; shard <= 2; shard++) {
         void *again[MAX_TAKEN];
         size_t again_count = 0;
@@ -532,16 +532,17 @@ START_TEST(test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans)
 }
 END_TEST
 
-/* A full batch goes to the transfer cache of its first object's shard: another shard
- * does not get it, its own shard gets the very chain. */
+/* A full batch goes to the transfer cache of its first object's shard, while threads
+ * are on it: another shard does not get it, its own shard gets the very chain. */
 START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
 {
     unsigned size_class = size_class_of(64);
     unsigned batch = info_of(size_class)->batch;
     open_shards();
+    central_set_inhabited_shards((1u << TEST_SHARDS) - 1);
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
-    central_insert_batch(size_class, head, batch);
+    central_insert_batch(size_class, head, batch, 0);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     void *other = NULL;
     ck_assert_uint_eq(central_remove_batch(1, size_class, batch, &other, NULL), batch);
@@ -550,6 +551,25 @@ START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
     ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &same, NULL), batch);
     ck_assert_ptr_eq(same, head);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, 0);
+}
+END_TEST
+
+/* A full batch of a shard no thread is on goes to the transfer cache of the freeing
+ * thread's shard, which then hands out the very chain. */
+START_TEST(test_a_full_batch_of_a_shard_without_threads_goes_to_the_freeing_threads_shard)
+{
+    unsigned size_class = size_class_of(64);
+    unsigned batch = info_of(size_class)->batch;
+    open_shards();
+    central_set_inhabited_shards(1u << 0 | 1u << 1);
+    void *head = NULL;
+    ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
+    ck_assert_uint_eq(central_insert_batch(size_class, head, batch, 1), 3);
+    ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
+    void *same = NULL;
+    ck_assert_uint_eq(central_remove_batch(1, size_class, batch, &same, NULL), batch);
+    ck_assert_ptr_eq(same, head);
+    ck_assert_uint_eq(shard_of(same), 3);          /* its span stays in shard 3 */
 }
 END_TEST
 
@@ -631,7 +651,7 @@ START_TEST(test_release_empties_every_shards_transfer_cache)
     heads[1] = two;
     heads[2] = one;
     for (unsigned shard = 0; shard < TEST_SHARDS; shard++)
-        central_insert_batch(size_class, heads[shard], batch);
+        central_insert_batch(size_class, heads[shard], batch, 0);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, TEST_SHARDS * batch);
     bool waiting = false;
     central_release_idle(size_class, UINT64_MAX, &waiting);
@@ -673,6 +693,7 @@ Suite *tier_suite(void)
     tcase_add_checked_fixture(shards, setup, NULL);
     tcase_add_loop_test(shards, test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans, 1, end);
     tcase_add_test(shards, test_a_full_batch_goes_to_its_first_objects_shard);
+    tcase_add_test(shards, test_a_full_batch_of_a_shard_without_threads_goes_to_the_freeing_threads_shard);
     tcase_add_test(shards, test_release_empties_every_shards_transfer_cache);
     tcase_add_test(shards, test_an_empty_shard_takes_over_the_tail_of_another_shards_list);
     tcase_add_test(shards, test_a_shards_last_partial_span_is_not_taken_over);

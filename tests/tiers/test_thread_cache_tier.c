@@ -10,9 +10,11 @@
  * the central lists, also for a thread that only freed objects handed to it. "Back"
  * is checked exactly: with no object in use, every object of every central span is
  * free in its span, in the transfer cache or in a live thread cache; also when the
- * threads' caches belong to different central shards. Threads share shard 0 until the
- * central lists are found contended; then threads alive at once are spread evenly
- * over the shards, and a cache made before moves at its next slow path. A fork child
+ * threads' caches belong to different central shards. The first thread's cache takes
+ * shard 0 and later ones shards of their own, on trial: a thread that mostly frees
+ * objects of other shards goes back to shard 0, one that frees its own keeps its
+ * shard. Once the central lists are found contended, threads alive at once are spread
+ * evenly over the shards, and a cache in shard 0 moves at its next slow path. A fork child
  * holds the budget of its own cache alone, also when threads were exiting at the fork.
  * Under PAGODA_RELEASE_DELAY_MS=0, a thread's slow paths scavenge its lists at most
  * once per RELEASE_MIN_INTERVAL_MS.
@@ -367,62 +369,105 @@ static const struct {
     unsigned count;
 } spreads[] = { { "4", 4 }, { "2", 2 }, { "1", 1 }, { "64", 64 } };
 
-/* Until the central lists are found contended, every thread's cache is in shard 0;
- * a few sleeps short of that change nothing. */
-START_TEST(test_threads_share_shard_0_until_the_lists_are_contended)
+/* The first thread's cache takes shard 0, and the process keeps one shard while it
+ * is alone; threads made later, with no contention, take the emptiest shards, on
+ * trial. */
+START_TEST(test_the_first_thread_takes_shard_0_and_later_ones_shards_of_their_own)
 {
     setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
     start_pagoda(NULL);
-    for (int i = 0; i + 1 < CENTRAL_SPREAD_SLEEPS; i++)
-        central_note_sleep();
-    ck_assert(!central_contended());
     pagoda_free(pagoda_malloc(64));
-    unsigned members[CENTRAL_MAX_SHARDS] = { 0 };
-    run_probes(SPREAD_THREADS, members);
-    ck_assert_uint_eq(members[0], SPREAD_THREADS);
     ck_assert_uint_eq(thread_cache_of_this_thread()->shard, 0);
+    ck_assert(!thread_cache_of_this_thread()->spread_on_trial);
     ck_assert_uint_eq(stats_central_shards(), 1);
+    unsigned members[CENTRAL_MAX_SHARDS] = { 1 };           /* the main thread's */
+    run_probes(SPREAD_THREADS, members);
+    ck_assert(!central_contended());
+    ck_assert_uint_eq(stats_central_shards(), 4);
+    for (unsigned shard = 0; shard < CENTRAL_MAX_SHARDS; shard++)
+        ck_assert_uint_eq(members[shard], shard < 4 ? 2 - (shard > 1) : 0);   /* 2 2 1 1 */
+    ck_assert_uint_eq(thread_cache_of_this_thread()->shard, 0);
 }
 END_TEST
 
-struct parked_prober {
-    pthread_barrier_t step;
-    unsigned shard_before, shard_after;
+/* Objects of 64 B whose frees hand back enough batches to end any trial
+ * (TRIAL_BATCHES in thread_cache.c): more than a list of the class may hold. */
+#define TRIAL_OBJECTS (4 * 64 * 32)
+
+struct trial_probe {
+    void **handed;                /* objects the main thread made, to free; or NULL */
+    pthread_barrier_t *step;      /* when set: wait twice before the last slow path */
+    unsigned shard_at_start, shard_after_trial, shard_at_end;
+    bool on_trial_at_start, on_trial_after;
 };
 
-/* Records its shard, waits while the main thread makes the lists contended, then
- * allocates a size it never has (a slow path) and records its shard again. */
-static void *record_shard_across_contention(void *arg)
+/* Frees TRIAL_OBJECTS objects of 64 B, the main thread's when handed some, else its
+ * own, then takes a slow path of another class, which ends its trial. */
+static void *free_then_end_trial(void *arg)
 {
-    struct parked_prober *prober = arg;
-    pagoda_free(pagoda_malloc(64));
-    prober->shard_before = thread_cache_of_this_thread()->shard;
-    pthread_barrier_wait(&prober->step);
-    pthread_barrier_wait(&prober->step);
+    struct trial_probe *probe = arg;
+    pagoda_free(pagoda_malloc(100));
+    probe->shard_at_start = thread_cache_of_this_thread()->shard;
+    probe->on_trial_at_start = thread_cache_of_this_thread()->spread_on_trial;
+    static void *own[TRIAL_OBJECTS];
+    void **objects = probe->handed ? probe->handed : own;
+    if (!probe->handed)
+        for (size_t i = 0; i < TRIAL_OBJECTS; i++)
+            ck_assert_ptr_nonnull(own[i] = pagoda_malloc(64));
+    for (size_t i = 0; i < TRIAL_OBJECTS; i++)
+        pagoda_free(objects[i]);
     pagoda_free(pagoda_malloc(3000));
-    prober->shard_after = thread_cache_of_this_thread()->shard;
+    probe->shard_after_trial = thread_cache_of_this_thread()->shard;
+    probe->on_trial_after = thread_cache_of_this_thread()->spread_on_trial;
+    if (probe->step) {
+        pthread_barrier_wait(probe->step);
+        pthread_barrier_wait(probe->step);
+    }
+    pagoda_free(pagoda_malloc(5000));
+    probe->shard_at_end = thread_cache_of_this_thread()->shard;
     return NULL;
 }
 
-/* A cache made in shard 0 before the lists were contended moves to the emptiest
- * shard at its next slow path; the main thread's cache, still in shard 0, keeps it
- * from being shard 0. */
-START_TEST(test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path)
+/* A thread that frees objects of its own keeps the shard it was given. */
+START_TEST(test_a_thread_that_frees_its_own_objects_keeps_its_shard)
 {
     setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
     start_pagoda(NULL);
     pagoda_free(pagoda_malloc(64));
-    struct parked_prober prober;
-    ck_assert_int_eq(pthread_barrier_init(&prober.step, NULL, 2), 0);
+    struct trial_probe probe = { .handed = NULL };
+    run_thread(free_then_end_trial, &probe);
+    ck_assert(probe.on_trial_at_start);
+    ck_assert_uint_eq(probe.shard_at_start, 1);
+    ck_assert(!probe.on_trial_after);
+    ck_assert_uint_eq(probe.shard_after_trial, 1);
+}
+END_TEST
+
+/* A thread that frees the main thread's objects (of shard 0) goes back to shard 0 when
+ * its trial ends; once the lists are found contended, its next slow path takes it to
+ * the emptiest shard, the main thread's cache keeping it from shard 0. */
+START_TEST(test_a_thread_that_frees_other_threads_objects_goes_back_to_shard_0)
+{
+    setenv("PAGODA_CENTRAL_SHARDS", "4", 1);
+    start_pagoda(NULL);
+    static void *handed[TRIAL_OBJECTS];
+    for (size_t i = 0; i < TRIAL_OBJECTS; i++)
+        ck_assert_ptr_nonnull(handed[i] = pagoda_malloc(64));
+    pthread_barrier_t step;
+    ck_assert_int_eq(pthread_barrier_init(&step, NULL, 2), 0);
+    struct trial_probe probe = { .handed = handed, .step = &step };
     pthread_t thread;
-    ck_assert_int_eq(pthread_create(&thread, NULL, record_shard_across_contention, &prober), 0);
-    pthread_barrier_wait(&prober.step);
+    ck_assert_int_eq(pthread_create(&thread, NULL, free_then_end_trial, &probe), 0);
+    pthread_barrier_wait(&step);
     make_central_lists_contended();
-    pthread_barrier_wait(&prober.step);
+    pthread_barrier_wait(&step);
     ck_assert_int_eq(pthread_join(thread, NULL), 0);
-    pthread_barrier_destroy(&prober.step);
-    ck_assert_uint_eq(prober.shard_before, 0);
-    ck_assert_uint_eq(prober.shard_after, 1);
+    pthread_barrier_destroy(&step);
+    ck_assert(probe.on_trial_at_start);
+    ck_assert_uint_eq(probe.shard_at_start, 1);
+    ck_assert(!probe.on_trial_after);
+    ck_assert_uint_eq(probe.shard_after_trial, 0);
+    ck_assert_uint_eq(probe.shard_at_end, 1);
 }
 END_TEST
 
@@ -757,8 +802,9 @@ Suite *tier_suite(void)
     tcase_add_test(forks, test_a_fork_child_holds_the_budget_of_its_own_cache_alone);
     suite_add_tcase(suite, forks);
     TCase *spread = tcase_create("shards");
-    tcase_add_test(spread, test_threads_share_shard_0_until_the_lists_are_contended);
-    tcase_add_test(spread, test_a_cache_moves_to_a_shard_of_its_own_at_its_next_slow_path);
+    tcase_add_test(spread, test_the_first_thread_takes_shard_0_and_later_ones_shards_of_their_own);
+    tcase_add_test(spread, test_a_thread_that_frees_its_own_objects_keeps_its_shard);
+    tcase_add_test(spread, test_a_thread_that_frees_other_threads_objects_goes_back_to_shard_0);
     tcase_add_test(spread, test_a_fork_child_of_a_spread_process_allocates_in_every_class);
     tcase_add_loop_test(spread, test_threads_alive_at_once_are_spread_evenly_over_the_shards, 0,
                         sizeof spreads / sizeof spreads[0]);
