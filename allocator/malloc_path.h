@@ -45,11 +45,12 @@ static ALWAYS_INLINE void *malloc_inline(size_t size)
 {
     if (unlikely(size > SIZE_CLASS_MAX_SMALL_LIMIT))
         return malloc_slow_path(size);
-    void *object = thread_cache_pop(size_class_of(size));
+    unsigned size_class = size_class_of(size);
+    void *object = thread_cache_pop(size_class);
     if (likely(object))
         return object;
     if (unlikely(size < malloc_fast_limit()))
-        return thread_cache_alloc_miss(size_class_of(size));
+        return thread_cache_alloc_miss(size_class);
     return large_malloc(size);
 }
 

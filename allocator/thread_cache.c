@@ -82,7 +82,7 @@ static pthread_key_t exit_key;
 
 static uint32_t list_length(const struct thread_cache *cache, unsigned size_class)
 {
-    return cache->max_length[size_class] - (uint32_t)cache->room[size_class];
+    return cache->max_length[size_class] - (uint32_t)cache->room[size_class].count;
 }
 
 bool thread_cache_budget_take(size_t bytes)
@@ -127,7 +127,7 @@ static bool grow_list_limit(struct thread_cache *cache, unsigned size_class, uin
         return false;
     cache->capacity_bytes += bytes;
     cache->max_length[size_class] = limit + more;
-    cache->room[size_class] += more;
+    cache->room[size_class].count += more;
     return true;
 }
 
@@ -153,7 +153,7 @@ static void *list_pop_chain(struct thread_cache *cache, unsigned size_class, uns
     }
     cache->head[size_class] = *(void **)last;
     *(void **)last = NULL;
-    cache->room[size_class] += count;
+    cache->room[size_class].count += count;
     return head;
 }
 
@@ -205,7 +205,7 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
         length = max_length;
     }
     cache->max_length[size_class] = max_length;
-    cache->room[size_class] = max_length - length;
+    cache->room[size_class].count = max_length - length;
 }
 
 /* Gives back a cache's whole budget, the large cache's reservation included, leaving
@@ -213,7 +213,7 @@ static void list_shrink(struct thread_cache *cache, unsigned size_class, uint32_
 static void cache_return_budget(struct thread_cache *cache)
 {
     for (unsigned c = 1; c <= size_class_count; c++)
-        cache->max_length[c] = cache->room[c] = 0;
+        cache->max_length[c] = cache->room[c].count = 0;
     thread_cache_budget_return_held(&cache->capacity_bytes);
     thread_cache_budget_return_held(&cache->large.reserved);
 }
@@ -339,9 +339,10 @@ static uint64_t scavenge_interval_ms(void)
     return delay < RELEASE_MIN_INTERVAL_MS ? RELEASE_MIN_INTERVAL_MS : delay;
 }
 
-/* Bookkeeping at the start of every slow path of a real cache: scavenge once per
- * release delay (RELEASE_MIN_INTERVAL_MS at least), and move to a shard of its own
- * once the central lists are found contended. */
+/* Bookkeeping at the start of every slow path of a real cache: end its trial in a
+ * shard of its own once it has handed back enough batches, move it out of shard 0
+ * once the central lists are found contended, and scavenge once per release delay
+ * (RELEASE_MIN_INTERVAL_MS at least). */
 static void cache_slow_path_begin(struct thread_cache *cache, unsigned size_class)
 {
     if (unlikely(cache->spread_on_trial) && cache->batches_returned >= TRIAL_BATCHES)
@@ -507,7 +508,7 @@ NOINLINE void *thread_cache_alloc_miss(size_t size_class)
     }
     /* The list was empty (room == max_length); it now holds got - 1 objects. */
     cache->head[size_class] = *(void **)head;
-    cache->room[size_class] -= got - 1;
+    cache->room[size_class].count -= got - 1;
     release_tick();
     return head;
 }
@@ -523,7 +524,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
     struct thread_cache *cache = thread_cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, 0);
+        central_insert_batch(size_class, object, 1, 0);      /* bypassing: any shard */
         release_note_free();
         return;
     }
@@ -540,19 +541,19 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
          * false sharing). Its first miss takes a line of its own instead. */
         cache->class_use[size_class] = CLASS_FREED_ONCE;
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, 0);
+        central_insert_batch(size_class, object, 1, cache->shard);
         release_tick();
         return;
     }
-    if (cache->room[size_class] == 0) {           /* still full: a batch goes back first */
+    if (cache->room[size_class].count == 0) {           /* still full: a batch goes back first */
         uint32_t length = list_length(cache, size_class);
         list_release(cache, size_class, length < info->batch ? length : info->batch);
     }
-    if (cache->room[size_class] == 0) {           /* a list with no limit at all */
+    if (cache->room[size_class].count == 0) {           /* a list with no limit at all */
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, 0);
+        central_insert_batch(size_class, object, 1, cache->shard);
     } else {
-        cache->room[size_class]--;
+        cache->room[size_class].count--;
         *(void **)object = cache->head[size_class];
         cache->head[size_class] = object;
     }
@@ -566,22 +567,26 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
  * falls through to its path, inline (large.h): its free then runs with one taken
  * branch besides the jump here and its return. Every other way on is a tail call,
  * so that no path sets up a frame here. */
-HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, size_t size_class, struct thread_cache *hit_cache)
+HOT_PATH NOINLINE void thread_cache_free_overflow(void *object, size_t size_class, struct thread_cache *hit_cache,
+                                                  void **head_slot)
 {
+    /* The room is written through the slot, as the hit path reads it, and the large
+     * cache through hit_cache, as malloc reads it (thread_cache_head_slot). */
+    struct room_slot *room = room_of_head_slot(head_slot);
     if (likely(size_class == SIZE_CLASS_LARGE_HEAD)) {
-        __atomic_store_n(&hit_cache->room[SIZE_CLASS_LARGE_HEAD], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&room->count, 0, __ATOMIC_RELAXED);
         free_large_object(object, hit_cache);
         return;
     }
     if (size_class == 0) {          /* NULL, or not an object (see pagoda_free) */
-        __atomic_store_n(&hit_cache->room[0], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&room->count, 0, __ATOMIC_RELAXED);
         free_slow_path(object);
         return;
     }
     if (hit_cache->owner_slot)
-        hit_cache->room[size_class]++;
+        room->count++;
     else
-        __atomic_store_n(&hit_cache->room[size_class], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&room->count, 0, __ATOMIC_RELAXED);
     list_overflow(object, size_class);
 }
 
@@ -617,7 +622,7 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *
     for (struct thread_cache *cache = live_caches; cache; cache = cache->next) {
         for (unsigned c = 1; c <= size_class_count; c++) {
             uint32_t max_length = __atomic_load_n(&cache->max_length[c], __ATOMIC_RELAXED);
-            int32_t room = __atomic_load_n(&cache->room[c], __ATOMIC_RELAXED);
+            int32_t room = __atomic_load_n(&cache->room[c].count, __ATOMIC_RELAXED);
             counts[c] += room >= 0 && (uint32_t)room <= max_length ? max_length - (uint32_t)room : 0;
         }
         *large_bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
