@@ -17,8 +17,8 @@
  * (cache,c,8)): a load that reads what the last call stored is forwarded without
  * delay only when both name the address the same simple way, from the same base
  * register value, and a malloc/free pair passes the head and the room from call to
- * call (malloc_free/64: 2.1–2.2 against 5.3–5.5 ns a pair on this machine's Xeon, the
- * same 42 instructions). room[c] is how many more objects list c
+ * call (malloc_free/64 on an Intel Xeon: 2.1–2.2 against 5.3–5.5 ns a pair, for the
+ * same 42 instructions; docs/benchmarks.md). room[c] is how many more objects list c
  * may take: max_length[c] - its length. malloc pops and adds one to room; free takes
  * one from room first, in one read-modify-write instruction, and pushes if the result
  * is not negative.
@@ -44,7 +44,8 @@
 #include "allocator/large_cache.h"
 #include "allocator/size_classes.h"
 
-/* A list's room, 8 bytes apart from the next one's like the heads (see below). */
+/* A list's room, 8 bytes apart from the next one's like the heads (the layout note
+ * at the top of this file says why). */
 struct room_slot {
     int32_t count;
     uint32_t unused;
