@@ -54,6 +54,17 @@ void large_cache_put_slow(struct large_cache *cache, struct span *span);
  * stack frame (a call to a noreturn function is a call, made with the stack aligned). */
 void large_cache_report_double_free(const struct span *span) __attribute__((cold));
 
+/* &cache->spans[index] in a register, so that a put's store and the next take's load
+ * name the slot the same simple way: on Intel cores a scaled-index operand delays
+ * forwarding the store to the load (thread_cache_head_slot, thread_cache.h). A large
+ * object's malloc/free pair: 6.9-7.0 -> 6.4-6.5 ns on an Intel Xeon. */
+static ALWAYS_INLINE struct span **large_cache_slot(struct large_cache *cache, unsigned index)
+{
+    struct span **slot = &cache->spans[index];
+    __asm__("" : "+r"(slot));
+    return slot;
+}
+
 #define LARGE_CACHE_TICK_PERIOD 64
 
 /* Every LARGE_CACHE_TICK_PERIOD-th put (and the first) gives the release passes their
@@ -73,7 +84,7 @@ static inline struct span *large_cache_take_newest(struct large_cache *cache, si
 {
     unsigned count = cache->count;
     if (likely(count)) {
-        struct span *newest = cache->spans[count - 1];
+        struct span *newest = *large_cache_slot(cache, count - 1);
         if (likely(large_block_fits(newest->pages, pages))) {
             cache->count = count - 1;
             cache->bytes -= newest->pages << PAGE_SHIFT;
@@ -117,7 +128,7 @@ static inline void large_cache_put(struct large_cache *cache, struct span *span)
         large_cache_put_slow(cache, span);
         return;
     }
-    cache->spans[count] = span;
+    *large_cache_slot(cache, count) = span;
     cache->count = count + 1;
     cache->bytes = needed;
     large_cache_count_operation(cache);
