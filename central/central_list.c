@@ -80,7 +80,8 @@ _Static_assert(sizeof(struct central_list) == CACHE_LINE_SIZE, "a list is one ca
 typedef void *transfer_slots[TRANSFER_SLOTS];
 
 /* Shard 0's lists are static, and their pages untouched until a class is used; the
- * other shards' lists are set up together when the lists are first found contended.
+ * other shards' lists are set up together when a second thread's cache joins, or the
+ * lists are first found contended (central_shards_open).
  * Page-aligned, the lists of the default classes fill two pages, not three. */
 static struct central_list shard0_lists[SIZE_CLASS_MAX_COUNT + 1] __attribute__((aligned(PAGE_SIZE))) LARGE_STATIC;
 static transfer_slots shard0_transfer[SIZE_CLASS_MAX_COUNT + 1] CACHE_ALIGNED LARGE_STATIC;

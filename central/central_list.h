@@ -55,8 +55,8 @@ void central_set_inhabited_shards(uint64_t shards);
 /* Counts a sleep for a list's lock (each list lock reports its own). */
 void central_note_sleep(void);
 
-/* Whether the lists have been found contended: from then on, threads are spread over
- * the shards. Never goes back. */
+/* Whether the lists have been found contended: from then on, every thread is spread
+ * over the shards, the first one too. Never goes back. */
 bool central_contended(void);
 
 /* The shards threads are spread over: 1 until central_shards_open spread them. */
