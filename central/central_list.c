@@ -461,7 +461,10 @@ static struct span *steal_span(struct central_list *list, unsigned shard, unsign
         if (!__atomic_load_n(&other->used, __ATOMIC_RELAXED) || !lock_try_acquire(&other->lock))
             continue;
         struct span *span = other->partial.tail;
-        if (span && span != other->partial.head) {
+        /* A shard's last partial span is left to its threads; a shard without threads
+         * (those on trial went back to shard 0) keeps none. */
+        bool inhabited = __atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED) >> other_shard & 1;
+        if (span && (span != other->partial.head || !inhabited)) {
             span_list_remove(&other->partial, span);
             other->spans--;
             other->free_in_spans -= span->free_count;

@@ -24,8 +24,9 @@
  * goes to the transfer cache of its first object's shard while threads are on it, so
  * that objects a consumer thread frees travel back to their maker's shard in O(1), and
  * else to the freeing thread's, which reuses it. A shard that needs a span takes a
- * partial one over from another shard before it cuts a fresh one, so that free
- * objects left in the spans of threads that went quiet are used.
+ * partial one over from another shard before it cuts a fresh one (not a shard's last,
+ * unless no thread is on that shard), so that free objects left in the spans of
+ * threads that went quiet, or went back to shard 0, are used.
  */
 #ifndef PAGODA_CENTRAL_LIST_H
 #define PAGODA_CENTRAL_LIST_H

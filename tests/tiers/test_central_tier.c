@@ -479,6 +479,7 @@ static void open_shards(void)
     ck_assert_uint_eq(central_shards_open(false), 1);      /* one until asked to spread */
     ck_assert_uint_eq(central_shards_open(true), TEST_SHARDS);
     ck_assert_uint_eq(central_shards_open(true), TEST_SHARDS);
+    central_set_inhabited_shards((1u << TEST_SHARDS) - 1);     /* threads on every shard */
 }
 
 static unsigned shard_of(const void *object)
@@ -539,7 +540,6 @@ START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
     unsigned size_class = size_class_of(64);
     unsigned batch = info_of(size_class)->batch;
     open_shards();
-    central_set_inhabited_shards((1u << TEST_SHARDS) - 1);
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
     central_insert_batch(size_class, head, batch, 0);
@@ -633,6 +633,26 @@ START_TEST(test_a_shards_last_partial_span_is_not_taken_over)
 }
 END_TEST
 
+/* A shard without threads keeps no partial span: another shard takes over its last. */
+START_TEST(test_the_last_partial_span_of_a_shard_without_threads_is_taken_over)
+{
+    unsigned size_class = size_class_of(256);
+    const struct size_class_info *info = info_of(size_class);
+    open_shards();
+    void *taken[MAX_TAKEN];
+    size_t count = 0;
+    take_from_shard(2, size_class, 2, NULL, taken, &count);
+    struct span *partial = pagemap_span(page_of(taken[0]));
+    central_set_inhabited_shards(1u << 0 | 1u << 1);            /* shard 2's threads left */
+    size_t spans_before = central_stats(size_class).spans;
+    take_from_shard(1, size_class, 1, NULL, taken, &count);
+    ck_assert_uint_eq(central_stats(size_class).spans, spans_before);
+    ck_assert_ptr_eq(pagemap_span(page_of(taken[2])), partial);
+    ck_assert_uint_eq(partial->shard, 1);
+    ck_assert_uint_eq(central_stats(size_class).free_in_spans, (size_t)info->objects - 3);
+}
+END_TEST
+
 /* A release pass empties every shard's idle transfer cache into the spans, whichever
  * shards the batches' objects came from; the spans then go to the page heap. */
 START_TEST(test_release_empties_every_shards_transfer_cache)
@@ -697,6 +717,7 @@ Suite *tier_suite(void)
     tcase_add_test(shards, test_release_empties_every_shards_transfer_cache);
     tcase_add_test(shards, test_an_empty_shard_takes_over_the_tail_of_another_shards_list);
     tcase_add_test(shards, test_a_shards_last_partial_span_is_not_taken_over);
+    tcase_add_test(shards, test_the_last_partial_span_of_a_shard_without_threads_is_taken_over);
     suite_add_tcase(suite, shards);
     TCase *misuse = tcase_create("misuse");
     tcase_add_checked_fixture(misuse, setup, NULL);
