@@ -614,42 +614,48 @@ START_TEST(test_an_empty_shard_takes_over_the_tail_of_another_shards_list)
 }
 END_TEST
 
-/* A shard keeps its last partial span: the other shard cuts a fresh one. */
-START_TEST(test_a_shards_last_partial_span_is_not_taken_over)
+/* Shard 2 takes 2 objects of 256 B (its one partial span), then shard 1 takes 1 with
+ * threads on shard 2 or not. Returns the span shard 1's object came from; *partial is
+ * shard 2's span and *spans_added the spans cut for shard 1's object (0 or 1). */
+static struct span *take_after_shard_2(bool shard_2_inhabited, struct span **partial, size_t *spans_added)
 {
     unsigned size_class = size_class_of(256);
-    const struct size_class_info *info = info_of(size_class);
     open_shards();
     void *taken[MAX_TAKEN];
     size_t count = 0;
     take_from_shard(2, size_class, 2, NULL, taken, &count);
-    struct span *partial = pagemap_span(page_of(taken[0]));
+    *partial = pagemap_span(page_of(taken[0]));
+    if (!shard_2_inhabited)
+        central_set_inhabited_shards(1u << 0 | 1u << 1);        /* shard 2's threads left */
     size_t spans_before = central_stats(size_class).spans;
     take_from_shard(1, size_class, 1, NULL, taken, &count);
-    ck_assert_uint_eq(central_stats(size_class).spans, spans_before + 1);
-    ck_assert_ptr_ne(pagemap_span(page_of(taken[2])), partial);
+    *spans_added = central_stats(size_class).spans - spans_before;
+    return pagemap_span(page_of(taken[2]));
+}
+
+/* A shard keeps its last partial span: the other shard cuts a fresh one. */
+START_TEST(test_a_shards_last_partial_span_is_not_taken_over)
+{
+    const struct size_class_info *info = info_of(size_class_of(256));
+    struct span *partial;
+    size_t spans_added;
+    ck_assert_ptr_ne(take_after_shard_2(true, &partial, &spans_added), partial);
+    ck_assert_uint_eq(spans_added, 1);
     ck_assert_uint_eq(partial->shard, 2);
-    ck_assert_uint_eq(central_stats(size_class).free_in_spans, 2 * (size_t)info->objects - 3);
+    ck_assert_uint_eq(central_stats(size_class_of(256)).free_in_spans, 2 * (size_t)info->objects - 3);
 }
 END_TEST
 
 /* A shard without threads keeps no partial span: another shard takes over its last. */
 START_TEST(test_the_last_partial_span_of_a_shard_without_threads_is_taken_over)
 {
-    unsigned size_class = size_class_of(256);
-    const struct size_class_info *info = info_of(size_class);
-    open_shards();
-    void *taken[MAX_TAKEN];
-    size_t count = 0;
-    take_from_shard(2, size_class, 2, NULL, taken, &count);
-    struct span *partial = pagemap_span(page_of(taken[0]));
-    central_set_inhabited_shards(1u << 0 | 1u << 1);            /* shard 2's threads left */
-    size_t spans_before = central_stats(size_class).spans;
-    take_from_shard(1, size_class, 1, NULL, taken, &count);
-    ck_assert_uint_eq(central_stats(size_class).spans, spans_before);
-    ck_assert_ptr_eq(pagemap_span(page_of(taken[2])), partial);
+    const struct size_class_info *info = info_of(size_class_of(256));
+    struct span *partial;
+    size_t spans_added;
+    ck_assert_ptr_eq(take_after_shard_2(false, &partial, &spans_added), partial);
+    ck_assert_uint_eq(spans_added, 0);
     ck_assert_uint_eq(partial->shard, 1);
-    ck_assert_uint_eq(central_stats(size_class).free_in_spans, (size_t)info->objects - 3);
+    ck_assert_uint_eq(central_stats(size_class_of(256)).free_in_spans, (size_t)info->objects - 3);
 }
 END_TEST
 
