@@ -284,9 +284,7 @@ static void shard_enter(struct thread_cache *cache, unsigned shard)
  * Spreading off (PAGODA_CENTRAL_SHARDS=1), there is one shard. Under registry_lock. */
 static void shard_join(struct thread_cache *cache)
 {
-    bool others = false;
-    for (unsigned shard = 0; shard < CENTRAL_MAX_SHARDS && !others; shard++)
-        others = shard_members[shard] > 0;
+    bool others = live_caches != NULL;    /* cache_create links this one after */
     bool contended = central_contended();
     unsigned shards = central_shards_open(others || contended);
     cache->spread_on_trial = others && !contended && shards > 1;

@@ -99,6 +99,11 @@ void central_set_inhabited_shards(uint64_t shards)
     __atomic_store_n(&inhabited_shards, shards, __ATOMIC_RELAXED);
 }
 
+static bool shard_inhabited(unsigned shard)
+{
+    return __atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED) >> shard & 1;
+}
+
 /* Shards per CPU by default: more shards than CPUs, as jemalloc has arenas, so that
  * threads outnumbering CPUs (which the scheduler preempts, locks held or not) still
  * find their lists free. */
@@ -463,8 +468,7 @@ static struct span *steal_span(struct central_list *list, unsigned shard, unsign
         struct span *span = other->partial.tail;
         /* A shard's last partial span is left to its threads; a shard without threads
          * (those on trial went back to shard 0) keeps none. */
-        bool inhabited = __atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED) >> other_shard & 1;
-        if (span && (span != other->partial.head || !inhabited)) {
+        if (span && (span != other->partial.head || !shard_inhabited(other_shard))) {
             span_list_remove(&other->partial, span);
             other->spans--;
             other->free_in_spans -= span->free_count;
@@ -593,7 +597,7 @@ unsigned central_insert_batch(unsigned size_class, void *head, unsigned count, u
 {
     unsigned shard = shard_of_span(pagemap_span(page_of(head)), own_shard);
     bool whole = count == size_class_table[size_class].batch;
-    unsigned to = whole && !(__atomic_load_n(&inhabited_shards, __ATOMIC_RELAXED) >> shard & 1) ? own_shard : shard;
+    unsigned to = whole && !shard_inhabited(shard) ? own_shard : shard;
     struct central_list *list = list_of(to, size_class);
     list_lock(list);
     if (whole && list->transfer_count < transfer_capacity(size_class)) {

@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/single_threaded.h>
 #include <sys/wait.h>
@@ -169,22 +167,13 @@ END_TEST
 
 #define SINGLE_THREADED_FORKS 20
 
-/* Whether child pid exits with CHILD_OK within 10 s; a child still running then (a
- * lock it found taken) is killed, so that nothing is left holding the test's pipes. */
-static bool child_exits_ok(pid_t pid)
+/* The child's side of a round: the round's sizes, then forked_child_body's (more
+ * sizes, and a thread). */
+static void allocate_in_single_threaded_child(void *sizes)
 {
-    for (int waited_ms = 0; waited_ms < 10000; waited_ms += 5) {
-        int status;
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            return WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK;
-        if (done < 0)
-            return false;
-        usleep(5000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return false;
+    if (!allocate_fill_check_free(sizes, 4))
+        _exit(CHILD_SMALL_FAILED);
+    forked_child_body(NULL);
 }
 
 /* In a fresh process, which has never had a second thread: forks, and in both the
@@ -201,16 +190,9 @@ static int scenario_single_threaded_forks(void)
     for (int i = 0; i < SINGLE_THREADED_FORKS; i++) {
         /* a size whose class neither process has used yet, and large blocks */
         const size_t sizes[] = { 8 + 8 * (size_t)i, 600 + 40 * (size_t)i, 40 * KiB + 4 * KiB * i, 3 * MiB };
-        pid_t pid = fork();
-        if (pid < 0)
-            break;
-        if (pid == 0) {
-            if (!allocate_fill_check_free(sizes, 4))
-                _exit(CHILD_SMALL_FAILED);
-            forked_child_body(NULL);        /* more sizes, and a thread */
-            _exit(CHILD_OK);
-        }
-        if (!child_exits_ok(pid))
+        struct child_result child;          /* a child that hangs is killed after 10 s */
+        run_in_child(allocate_in_single_threaded_child, (void *)sizes, 10, &child);
+        if (!WIFEXITED(child.status) || WEXITSTATUS(child.status) != CHILD_OK)
             break;
         if (!allocate_fill_check_free(sizes, 4))
             break;
