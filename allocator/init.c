@@ -11,7 +11,7 @@
  * parent releases them, and the child, whose other threads are gone, resets them. A
  * process with a single thread takes none: no other thread can hold one, and taking
  * and releasing them would write their pages, each then copied once in the parent
- * and once in the child (fork_takes_locks).
+ * and once in the child (process_single_threaded, single_thread.h).
  */
 #include "allocator/init.h"
 
@@ -20,6 +20,7 @@
 #include "allocator/lock.h"
 #include "allocator/malloc_path.h"
 #include "allocator/release.h"
+#include "allocator/single_thread.h"
 #include "allocator/size_class_tuning.h"
 #include "allocator/size_classes.h"
 #include "allocator/stats.h"
@@ -35,24 +36,14 @@
 int pagoda_initialized;
 static pagoda_lock init_lock FORK_LOCK = PAGODA_LOCK_INIT;
 
-/* glibc's own record (2.32 and later) of whether the process has ever had a second
- * thread, pagoda's background thread included; absent elsewhere, and then every fork
- * takes the locks. */
-extern char __libc_single_threaded __attribute__((weak));
-
 /* Whether the fork this thread is in took the locks. Kept in the thread's TLS, beside
  * its thread control block, whose page fork writes anyway: a static variable's page
  * would be copied in both processes. */
 static __thread bool fork_took_locks __attribute__((tls_model("initial-exec")));
 
-static bool fork_takes_locks(void)
-{
-    return !&__libc_single_threaded || !__libc_single_threaded;
-}
-
 static void before_fork(void)
 {
-    fork_took_locks = fork_takes_locks();
+    fork_took_locks = !process_single_threaded();
     if (!fork_took_locks)
         return;
     lock_acquire(&init_lock);

@@ -5,14 +5,16 @@
  *
  *   state 0: unlocked; 1: locked, no waiter; 2: locked, maybe waiters.
  *
- * Uncontended acquire and release are one atomic instruction each. Under contention a
- * thread spins briefly (the holder usually leaves within a few hundred cycles: lock
- * hold times are O(1) or O(batch)), then sleeps in the kernel.
+ * Uncontended acquire and release are one atomic instruction each, and a plain store
+ * each while the process has one thread (single_thread.h). Under contention a thread
+ * spins briefly (the holder usually leaves within a few hundred cycles: lock hold
+ * times are O(1) or O(batch)), then sleeps in the kernel.
  */
 #ifndef PAGODA_LOCK_H
 #define PAGODA_LOCK_H
 
 #include "allocator/common.h"
+#include "allocator/single_thread.h"
 
 #include <stdbool.h>
 
@@ -35,6 +37,12 @@ void lock_wake_waiter(pagoda_lock *lock);
 /* Takes the lock if it is free at once (state 0 to 1); never waits. */
 static inline bool lock_try_acquire(pagoda_lock *lock)
 {
+    if (process_single_threaded()) {
+        if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED))
+            return false;
+        __atomic_store_n(&lock->state, 1, __ATOMIC_RELAXED);
+        return true;
+    }
     int expected = 0;
     return __atomic_compare_exchange_n(&lock->state, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
@@ -54,6 +62,10 @@ static inline void lock_acquire(pagoda_lock *lock)
 
 static inline void lock_release(pagoda_lock *lock)
 {
+    if (process_single_threaded()) {       /* no other thread: no waiter to wake */
+        __atomic_store_n(&lock->state, 0, __ATOMIC_RELAXED);
+        return;
+    }
     if (unlikely(__atomic_exchange_n(&lock->state, 0, __ATOMIC_RELEASE) == 2))
         lock_wake_waiter(lock);
 }

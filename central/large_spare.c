@@ -9,6 +9,7 @@
 #include "allocator/common.h"
 #include "allocator/log.h"
 #include "allocator/release.h"
+#include "allocator/single_thread.h"
 #include "central/page_heap.h"
 
 #define SPARE_TICK_PERIOD 16
@@ -18,11 +19,24 @@ static size_t spare_pages;
 static int spare_used;          /* taken or put since the last release pass */
 static unsigned spare_puts;     /* paces release ticks; a lost update costs nothing */
 
+/* spare's old value, `span` stored in its place: by atomic exchange, or by a load and
+ * a store while the process has one thread (single_thread.h), with no background
+ * thread to pair with. */
+static struct span *exchange_spare(struct span *span)
+{
+    if (process_single_threaded()) {
+        struct span *old = __atomic_load_n(&spare, __ATOMIC_RELAXED);
+        __atomic_store_n(&spare, span, __ATOMIC_RELAXED);
+        return old;
+    }
+    return __atomic_exchange_n(&spare, span, __ATOMIC_SEQ_CST);
+}
+
 struct span *large_spare_detach(void)
 {
     if (!__atomic_load_n(&spare, __ATOMIC_RELAXED))     /* no exchange for nothing */
         return NULL;
-    struct span *span = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQ_REL);
+    struct span *span = exchange_spare(NULL);
     if (span)
         __atomic_store_n(&spare_pages, 0, __ATOMIC_RELAXED);
     return span;
@@ -44,9 +58,10 @@ struct span *large_spare_take(size_t pages)
 struct span *large_spare_put(struct span *span)
 {
     size_t pages = span->pages;
-    /* Sequentially consistent, as is large_spare_held's load: with release_note_free
-     * below, a background pass either sees this spare or is woken for it. */
-    struct span *displaced = __atomic_exchange_n(&spare, span, __ATOMIC_SEQ_CST);
+    /* Sequentially consistent with threads, as is large_spare_held's load: with
+     * release_note_free below, a background pass either sees this spare or is woken
+     * for it. */
+    struct span *displaced = exchange_spare(span);
     if (unlikely(displaced == span))
         pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
     __atomic_store_n(&spare_pages, pages, __ATOMIC_RELAXED);

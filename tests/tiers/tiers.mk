@@ -2,8 +2,8 @@
 #
 #   make test-tiers   size classes, pagemap (entries and dirty bits), page heap,
 #                     central lists, thread caches, large blocks kept for reuse
-#                     (large caches and the spare), and pages given back in batches,
-#                     one Check binary each
+#                     (large caches and the spare), pages given back in batches, and
+#                     the lock with and without threads, one Check binary each
 #
 # pagoda's sources (LIB_SRCS) are compiled once, with -DPAGODA_NO_STANDARD_NAMES, into
 # build/tests/tiers/obj and linked into every binary: the test process keeps glibc's
@@ -14,7 +14,7 @@
 TIERS_DIR     := $(BUILD)/tests/tiers
 TIERS_NAMES   := test_size_class_tier test_pagemap_entries test_pagemap_dirty \
                  test_page_heap_tier test_central_tier test_thread_cache_tier \
-                 test_large_cache_tier test_page_release_tier
+                 test_large_cache_tier test_page_release_tier test_lock_tier
 TIERS_BINS    := $(TIERS_NAMES:%=$(TIERS_DIR)/%)
 TIERS_CFLAGS  := $(COMMON_CFLAGS) -pthread -DPAGODA_NO_STANDARD_NAMES \
                  $(shell pkg-config --cflags check)
