@@ -176,7 +176,7 @@ NOINLINE void large_free_slow(struct span *span)
         if (fits_thread_caches(span->pages)) {
             struct thread_cache *cache = thread_cache_for_slow_path();
             if (cache) {
-                large_cache_put(&cache->large, span);
+                large_cache_put(&cache->large, span_start(span), span->pages);
                 return;
             }
         } else if (pagoda_config.release_delay_ms) {

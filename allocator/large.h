@@ -29,9 +29,9 @@ static ALWAYS_INLINE void *large_malloc(size_t size)
 {
     struct large_cache *cache = &thread_cache_of_this_thread()->large;
     if (likely(size <= cache->hit_limit)) {
-        struct span *span = large_cache_take_newest(cache, pages_for(size));
-        if (likely(span))
-            return span_start(span);
+        void *block = large_cache_take_newest(cache, pages_for(size));
+        if (likely(block))
+            return block;
     }
     return large_malloc_miss(size);
 }
@@ -80,7 +80,7 @@ static ALWAYS_INLINE void free_large_object(void *p, struct thread_cache *cache)
     }
     struct span *span = pagemap_heap_span(page_of(p));
     if (likely((span->pages << PAGE_SHIFT) <= cache->large.hit_limit))
-        large_cache_put(&cache->large, span);
+        large_cache_put(&cache->large, p, span->pages);
     else
         large_free_slow(span);
 }

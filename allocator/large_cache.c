@@ -8,21 +8,23 @@
 #include "allocator/release.h"
 #include "allocator/thread_cache.h"
 #include "central/page_heap.h"
+#include "pagemap/pagemap.h"
 
-static size_t span_bytes(const struct span *span)
+/* The span of a cached block: it is in the heap, in use, and starts there. */
+static struct span *span_of_block(const void *start)
 {
-    return span->pages << PAGE_SHIFT;
+    return pagemap_heap_span(page_of(start));
 }
 
 /* Takes slot i out of the cache, keeping the others in age order. */
 static struct span *remove_slot(struct large_cache *cache, unsigned i)
 {
-    struct span *span = cache->spans[i];
+    struct large_cache_slot taken = cache->slots[i];
     for (unsigned j = i + 1; j < cache->count; j++)
-        cache->spans[j - 1] = cache->spans[j];
+        cache->slots[j - 1] = cache->slots[j];
     cache->count--;
-    cache->bytes -= span_bytes(span);
-    return span;
+    cache->bytes -= taken.pages << PAGE_SHIFT;
+    return span_of_block(taken.start);
 }
 
 static void evict_oldest(struct large_cache *cache)
@@ -31,11 +33,11 @@ static void evict_oldest(struct large_cache *cache)
 }
 
 /* The newest span did not fit: the others, newest first (warmest in the CPU cache). */
-struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
+static struct span *take_other(struct large_cache *cache, size_t pages)
 {
     unsigned count = cache->count;
     for (unsigned i = count > 1 ? count - 1 : 0; i-- > 0;) {
-        if (large_block_fits(cache->spans[i]->pages, pages))
+        if (large_block_fits(cache->slots[i].pages, pages))
             return remove_slot(cache, i);
     }
     if (cache->count) {
@@ -45,21 +47,27 @@ struct span *large_cache_take_other(struct large_cache *cache, size_t pages)
     return NULL;
 }
 
+struct span *large_cache_take(struct large_cache *cache, size_t pages)
+{
+    void *newest = large_cache_take_newest(cache, pages);
+    return newest ? span_of_block(newest) : take_other(cache, pages);
+}
+
 struct span *large_cache_take_longest(struct large_cache *cache, size_t pages)
 {
     unsigned longest = LARGE_CACHE_SLOTS;
     for (unsigned i = 0; i < cache->count; i++)
-        if (cache->spans[i]->pages >= pages &&
-            (longest == LARGE_CACHE_SLOTS || cache->spans[i]->pages > cache->spans[longest]->pages))
+        if (cache->slots[i].pages >= pages &&
+            (longest == LARGE_CACHE_SLOTS || cache->slots[i].pages > cache->slots[longest].pages))
             longest = i;
     if (longest == LARGE_CACHE_SLOTS)
         return NULL;
     return remove_slot(cache, longest);
 }
 
-void large_cache_report_double_free(const struct span *span)
+void large_cache_report_double_free(const void *start)
 {
-    pagoda_fatal("free(): double free of %p (a large object already freed)", span_start(span));
+    pagoda_fatal("free(): double free of %p (a large object already freed)", start);
 }
 
 /* Evicts older spans until `bytes` more fit the cache's slots and the thread's budget,
@@ -86,15 +94,15 @@ static bool make_room(struct large_cache *cache, size_t bytes)
     return true;
 }
 
-void large_cache_put_slow(struct large_cache *cache, struct span *span)
+void large_cache_put_slow(struct large_cache *cache, void *start, size_t pages)
 {
-    size_t bytes = span_bytes(span);
+    size_t bytes = pages << PAGE_SHIFT;
     if (!make_room(cache, bytes)) {
-        page_heap_free(span);
+        page_heap_free(span_of_block(start));
         release_tick();
         return;
     }
-    cache->spans[cache->count++] = span;
+    cache->slots[cache->count++] = (struct large_cache_slot){ start, pages };
     cache->bytes += bytes;
     large_cache_count_operation(cache);
 }

@@ -26,13 +26,6 @@
 
 size_t malloc_fast_path_limit;
 
-/* Requests above every small size. Before start-up the thread's cache is a static one,
- * whose hit limit of 0 sends the request to large_malloc_miss, which starts pagoda. */
-HOT_PATH NOINLINE void *malloc_slow_path(size_t size)
-{
-    return large_malloc(size);
-}
-
 static NOINLINE void *calloc_slow_path(size_t total)
 {
     pagoda_ensure_initialized();
