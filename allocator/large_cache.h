@@ -56,7 +56,7 @@ struct large_cache {
     struct calloc_habit calloc_habit;    /* how calloc clears the spans it reuses */
 };
 
-/* The slow half of put, below; it is given a span not in the cache. */
+/* The slow half of put, below; it is given a block not in the cache. */
 void large_cache_put_slow(struct large_cache *cache, void *start, size_t pages);
 /* Stops the process: the block at start was freed twice. It never returns, but is
  * declared as if it could, so that large_cache_put's call to it is a jump and free's
