@@ -16,6 +16,29 @@ static struct span *span_of_block(const void *start)
     return pagemap_heap_span(page_of(start));
 }
 
+size_t large_cache_bytes(const struct large_cache *cache)
+{
+    size_t bytes = 0;
+    for (unsigned i = 0; i < cache->count; i++)
+        bytes += cache->slots[i].pages << PAGE_SHIFT;
+    return bytes;
+}
+
+size_t large_cache_bytes_seen(const struct large_cache *cache)
+{
+    unsigned count = __atomic_load_n(&cache->count, __ATOMIC_RELAXED);
+    size_t bytes = 0;
+    for (unsigned i = 0; i < count && i < LARGE_CACHE_SLOTS; i++)
+        bytes += __atomic_load_n(&cache->slots[i].pages, __ATOMIC_RELAXED) << PAGE_SHIFT;
+    return bytes;
+}
+
+/* older_bytes from the slots, after a slow path changed them. */
+static void recount_older_bytes(struct large_cache *cache)
+{
+    cache->older_bytes = cache->count ? large_cache_bytes(cache) - large_cache_slot_bytes(cache, cache->count - 1) : 0;
+}
+
 /* Takes slot i out of the cache, keeping the others in age order. */
 static struct span *remove_slot(struct large_cache *cache, unsigned i)
 {
@@ -23,7 +46,7 @@ static struct span *remove_slot(struct large_cache *cache, unsigned i)
     for (unsigned j = i + 1; j < cache->count; j++)
         cache->slots[j - 1] = cache->slots[j];
     cache->count--;
-    cache->bytes -= taken.pages << PAGE_SHIFT;
+    recount_older_bytes(cache);
     return span_of_block(taken.start);
 }
 
@@ -79,13 +102,13 @@ static bool make_room(struct large_cache *cache, size_t bytes)
         return false;
     bool evicted = false;
     while (cache->count && (cache->count == LARGE_CACHE_SLOTS ||
-                            cache->bytes + bytes > pagoda_config.thread_cache_bytes)) {
+                            large_cache_bytes(cache) + bytes > pagoda_config.thread_cache_bytes)) {
         evict_oldest(cache);
         evicted = true;
     }
     if (evicted)
         release_tick();             /* for the evicted spans (release.c) */
-    size_t needed = cache->bytes + bytes;
+    size_t needed = large_cache_bytes(cache) + bytes;
     if (needed > cache->reserved) {
         if (!thread_cache_budget_take(needed - cache->reserved))
             return false;
@@ -103,7 +126,7 @@ void large_cache_put_slow(struct large_cache *cache, void *start, size_t pages)
         return;
     }
     cache->slots[cache->count++] = (struct large_cache_slot){ start, pages };
-    cache->bytes += bytes;
+    recount_older_bytes(cache);
     large_cache_count_operation(cache);
 }
 
@@ -119,9 +142,24 @@ void large_cache_empty(struct large_cache *cache)
     thread_cache_budget_return_held(&cache->reserved);
 }
 
+void large_cache_tick(struct large_cache *cache)
+{
+    cache->puts_to_tick = LARGE_CACHE_TICK_PERIOD - 1;
+    cache->ticks++;
+    release_tick();
+}
+
+/* The puts the cache has had: at a tick puts_to_tick goes up by the period as ticks
+ * goes up by one, so the count stays, and every put adds one. */
+static unsigned puts_so_far(const struct large_cache *cache)
+{
+    return cache->ticks * LARGE_CACHE_TICK_PERIOD - (unsigned)cache->puts_to_tick;
+}
+
 void large_cache_scavenge(struct large_cache *cache)
 {
-    if (cache->operations == cache->operations_at_scavenge)
+    unsigned puts = puts_so_far(cache);
+    if (puts == cache->puts_at_scavenge)
         large_cache_empty(cache);
-    cache->operations_at_scavenge = cache->operations;
+    cache->puts_at_scavenge = puts;
 }

@@ -434,7 +434,8 @@ static struct thread_cache *cache_create(void)
     memset(cache->class_use, CLASS_UNUSED, sizeof cache->class_use);
     cache->large.calloc_habit = (struct calloc_habit){ 0 };    /* a recycled cache's is its last owner's */
     cache->large.hit_limit = pagoda_debug.enabled ? 0 : pagoda_config.thread_cache_bytes;
-    cache->large.operations = cache->large.operations_at_scavenge = 0;   /* first put ticks */
+    cache->large.puts_to_tick = 0;                      /* the first put ticks */
+    cache->large.ticks = cache->large.puts_at_scavenge = 0;
     cache->owner_slot = &thread_cache_current;
     pthread_setspecific(exit_key, cache);
     lock_acquire(&registry_lock);
@@ -623,7 +624,7 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *
             int32_t room = __atomic_load_n(&cache->room[c].count, __ATOMIC_RELAXED);
             counts[c] += room >= 0 && (uint32_t)room <= max_length ? max_length - (uint32_t)room : 0;
         }
-        *large_bytes += __atomic_load_n(&cache->large.bytes, __ATOMIC_RELAXED);
+        *large_bytes += large_cache_bytes_seen(&cache->large);
     }
     lock_release(&registry_lock);
 }
@@ -686,6 +687,8 @@ void thread_cache_after_fork_in_child(void)
     drop_other_threads_caches(own);
     /* The child's release passes (and its background thread) start afresh: its next
      * large-cache put gives a tick. */
-    if (own && (own->large.operations || own->large.operations_at_scavenge))
-        own->large.operations = own->large.operations_at_scavenge = 0;
+    if (own && (own->large.puts_to_tick || own->large.ticks || own->large.puts_at_scavenge)) {
+        own->large.puts_to_tick = 0;
+        own->large.ticks = own->large.puts_at_scavenge = 0;
+    }
 }

@@ -8,8 +8,9 @@
  * its page count or up to an eighth fewer pages, and not for others; a request that
  * fits nothing cached empties the cache into the page heap; calloc of a cached block
  * (whose pages the program wrote) reads zero; the cache never holds more than
- * LARGE_CACHE_SLOTS blocks nor more than PAGODA_THREAD_CACHE_BYTES, and blocks larger
- * than that neither enter it nor empty it; a thread's blocks go back to the page heap
+ * LARGE_CACHE_SLOTS blocks nor more than PAGODA_THREAD_CACHE_BYTES, also after takes
+ * and puts amid other cached blocks, and blocks larger than that neither enter it nor
+ * empty it; a thread's blocks go back to the page heap
  * when it exits; statistics count cached blocks as thread-cached, not in use.
  *
  * The spare: a freed block longer than PAGODA_THREAD_CACHE_BYTES becomes the spare and
@@ -144,6 +145,36 @@ START_TEST(test_the_cache_keeps_at_most_its_bytes)
 }
 END_TEST
 
+/* Takes of the newest block while others are cached, and puts into a cache that holds
+ * others, keep its byte count right (the hit paths keep it as the bytes of all but
+ * the newest block): blocks put back up to the budget are kept, newest first out,
+ * and one more block makes the oldest go. */
+START_TEST(test_takes_and_puts_amid_other_blocks_keep_the_budget)
+{
+    const size_t sizes[4] = { 3 * MiB / 2, 1 * MiB, MiB / 2, 1 * MiB };   /* 4 MiB in all */
+    void *blocks[4];
+    for (int i = 0; i < 4; i++)
+        blocks[i] = pagoda_malloc(sizes[i]);
+    void *extra = pagoda_malloc(1 * MiB);
+    for (int i = 0; i < 4; i++)
+        pagoda_free(blocks[i]);
+    ck_assert_uint_eq(cached_bytes(), 4 * MiB);      /* PAGODA_THREAD_CACHE_BYTES */
+    ck_assert_ptr_eq(pagoda_malloc(sizes[3]), blocks[3]);
+    ck_assert_ptr_eq(pagoda_malloc(sizes[2]), blocks[2]);
+    ck_assert_uint_eq(cached_bytes(), sizes[0] + sizes[1]);
+    pagoda_free(blocks[3]);
+    pagoda_free(blocks[2]);                          /* exactly the budget again: kept */
+    ck_assert_uint_eq(cached_bytes(), 4 * MiB);
+    pagoda_free(extra);                              /* over it: the oldest goes */
+    ck_assert_uint_eq(cached_bytes(), 4 * MiB - sizes[0] + 1 * MiB);
+    ck_assert_ptr_eq(pagoda_malloc(1 * MiB), extra);
+    ck_assert_ptr_eq(pagoda_malloc(sizes[3]), blocks[3]);
+    ck_assert_ptr_eq(pagoda_malloc(sizes[2]), blocks[2]);
+    ck_assert_ptr_eq(pagoda_malloc(sizes[1]), blocks[1]);
+    ck_assert_uint_eq(cached_bytes(), 0);
+}
+END_TEST
+
 static void *use_a_block_then_exit(void *unused)
 {
     (void)unused;
@@ -257,6 +288,7 @@ Suite *tier_suite(void)
     tcase_add_loop_test(cache, test_calloc_of_a_written_kept_block_reads_zero, 0, KEPT_SIZES);
     tcase_add_test(cache, test_the_cache_keeps_at_most_its_slots);
     tcase_add_test(cache, test_the_cache_keeps_at_most_its_bytes);
+    tcase_add_test(cache, test_takes_and_puts_amid_other_blocks_keep_the_budget);
     tcase_add_test(cache, test_a_thread_exit_returns_its_blocks);
     tcase_add_loop_test(cache, test_statistics_count_kept_blocks_as_free, 0, KEPT_SIZES);
     suite_add_tcase(suite, cache);
