@@ -10,10 +10,10 @@ struct size_class_info size_class_table[SIZE_CLASS_MAX_COUNT + 1] __attribute__(
 unsigned size_class_count;
 size_t size_class_small_limit;
 
-/* A batch moves about this many bytes, within [BATCH_MIN, BATCH_MAX] objects. */
+/* A batch moves about this many bytes, within [BATCH_MIN, SIZE_CLASS_BATCH_MAX]
+ * objects. */
 #define BATCH_BYTES (64 * 1024)
 #define BATCH_MIN 2
-#define BATCH_MAX 32
 /* A thread cache list holds about this many bytes at most, within
  * [batch, CACHE_LIMIT_MAX] objects; the per-thread byte budget bounds the sum. */
 #define CACHE_LIST_BYTES (256 * 1024)
@@ -32,7 +32,7 @@ void size_classes_init(const struct size_class *classes, int count)
         info->size = classes[i].size;
         info->pages = classes[i].pages;
         info->objects = classes[i].objects;
-        info->batch = clamp_u32(BATCH_BYTES / info->size, BATCH_MIN, BATCH_MAX);
+        info->batch = clamp_u32(BATCH_BYTES / info->size, BATCH_MIN, SIZE_CLASS_BATCH_MAX);
         info->cache_limit = clamp_u32(CACHE_LIST_BYTES / info->size, info->batch, CACHE_LIMIT_MAX);
         info->line_objects = clamp_u32((CACHE_LINE_SIZE + info->size - 1) / info->size, 1, info->batch);
         /* ceil(2^40 / size): exact for offset * size < 2^40, i.e. spans under 1 TiB / size. */

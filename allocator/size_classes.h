@@ -27,6 +27,9 @@
 #define ALIGNED_SHIFTS (PAGE_SHIFT - ALIGNED_SHIFT_MIN + 1)
 
 /* What the tiers need to know of a class, all derived at start-up. */
+/* The most objects a batch holds (size_classes.c sets each class's batch). */
+#define SIZE_CLASS_BATCH_MAX 32
+
 struct size_class_info {
     uint32_t size;            /* object size */
     uint32_t pages;           /* span length */

@@ -158,13 +158,16 @@ static void *list_pop_chain(struct thread_cache *cache, unsigned size_class, uns
 }
 
 /* Returns the first `count` objects of a list to the central list, in whole batches
- * where it can. */
+ * where it can: as arrays of addresses when the thread does not allocate objects of
+ * the class, which so go to another thread (central_list.c says why). */
 static void list_release(struct thread_cache *cache, unsigned size_class, unsigned count)
 {
     unsigned batch = size_class_table[size_class].batch;
+    bool as_array = cache->class_use[size_class] != CLASS_ALLOCATED;
     while (count) {
         unsigned chain = count < batch ? count : batch;
-        unsigned shard = central_insert_batch(size_class, list_pop_chain(cache, size_class, chain), chain, cache->shard);
+        unsigned shard = central_insert_batch(size_class, list_pop_chain(cache, size_class, chain), chain, cache->shard,
+                                              as_array);
         cache->batches_returned++;
         cache->remote_batches_returned += shard != cache->shard;
         count -= chain;
@@ -523,7 +526,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
     struct thread_cache *cache = thread_cache_for_slow_path();
     if (!cache) {
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, 0);      /* bypassing: any shard */
+        central_insert_batch(size_class, object, 1, 0, false);   /* bypassing: any shard */
         release_note_free();
         return;
     }
@@ -540,7 +543,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
          * false sharing). Its first miss takes a line of its own instead. */
         cache->class_use[size_class] = CLASS_FREED_ONCE;
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, cache->shard);
+        central_insert_batch(size_class, object, 1, cache->shard, false);
         release_tick();
         return;
     }
@@ -550,7 +553,7 @@ static NOINLINE void list_overflow(void *object, size_t size_class)
     }
     if (cache->room[size_class].count == 0) {           /* a list with no limit at all */
         *(void **)object = NULL;
-        central_insert_batch(size_class, object, 1, cache->shard);
+        central_insert_batch(size_class, object, 1, cache->shard, false);
     } else {
         cache->room[size_class].count--;
         *(void **)object = cache->head[size_class];

@@ -102,11 +102,13 @@ void central_give_up_span(unsigned shard, unsigned size_class, struct span **own
 /* Gives back `count` objects of class `size_class`, chained from head, by a thread of
  * shard `own_shard`: a whole batch into the transfer cache of its first object's
  * shard while there is room (of own_shard when no thread is left on that one, so that
- * the freeing thread reuses it), otherwise each object into its span. A pointer that
- * is not the start of a live object of that class, or that is already free in its
- * span, stops the process with a message naming it. Returns the first object's
- * shard. */
-unsigned central_insert_batch(unsigned size_class, void *head, unsigned count, unsigned own_shard);
+ * the freeing thread reuses it), as an array of addresses when `as_array` (the
+ * freeing thread does not allocate objects of the class: another thread will take
+ * them), otherwise each object into its span. A pointer that is not the start of a
+ * live object of that class, or that is already free in its span, stops the process
+ * with a message naming it. Returns the first object's shard. */
+unsigned central_insert_batch(unsigned size_class, void *head, unsigned count, unsigned own_shard,
+                              bool as_array);
 
 /* Returns idle memory of one class, in every shard, to the OS: a transfer cache unused since
  * idle_before_ms goes back into its spans, and the pages of partly used spans that hold

@@ -7,7 +7,8 @@
  * NULL-terminated chain of distinct objects of the class, each at an object boundary
  * of a span of that class and aligned as the class promises; a full batch given back
  * sits in the transfer cache and the next full-batch removal returns that very chain,
- * untouched, while a smaller removal leaves it there; objects given back one by one
+ * untouched (linked again in the same order when it was given as an array), while a
+ * smaller removal leaves it there; objects given back one by one
  * return to their span, and a span whose objects are all back goes to the page heap;
  * central_get_stats agrees with what was taken and given back; a double free through
  * central_free_object aborts with "double free of". With several shards, a span's
@@ -141,15 +142,16 @@ START_TEST(test_partial_counts_give_exactly_that_many)
 }
 END_TEST
 
-START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
+/* A full batch given back (as a chain or as an array) waits in the transfer cache and
+ * comes back as the same chain, in the same order. */
+static void check_a_full_batch_comes_back_as_the_same_chain(unsigned size_class, bool as_array)
 {
-    unsigned size_class = (unsigned)_i;
     unsigned batch = info_of(size_class)->batch;
     void *taken[MAX_TAKEN];
     size_t count = 0;
     take(size_class, batch, taken, &count);
     struct central_class_stats before = central_stats(size_class);
-    central_insert_batch(size_class, taken[0], batch, 0);
+    central_insert_batch(size_class, taken[0], batch, 0, as_array);
     struct central_class_stats held = central_stats(size_class);
     ck_assert_uint_eq(held.in_transfer_cache, batch);
     ck_assert_uint_eq(held.free_in_spans, before.free_in_spans);   /* not back in spans */
@@ -162,6 +164,17 @@ START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
     ck_assert_uint_eq(i, batch);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, 0);
 }
+
+START_TEST(test_a_full_batch_given_back_comes_back_as_the_same_chain)
+{
+    check_a_full_batch_comes_back_as_the_same_chain((unsigned)_i, false);
+}
+END_TEST
+
+START_TEST(test_a_full_batch_given_back_as_an_array_comes_back_as_the_same_chain)
+{
+    check_a_full_batch_comes_back_as_the_same_chain((unsigned)_i, true);
+}
 END_TEST
 
 START_TEST(test_a_partial_removal_leaves_the_transfer_cache_alone)
@@ -171,7 +184,7 @@ START_TEST(test_a_partial_removal_leaves_the_transfer_cache_alone)
     void *taken[MAX_TAKEN];
     size_t count = 0;
     take(size_class, batch, taken, &count);
-    central_insert_batch(size_class, taken[0], batch, 0);
+    central_insert_batch(size_class, taken[0], batch, 0, false);
     take(size_class, batch - 1, taken, &count);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     check_distinct(taken + batch, count - batch);
@@ -241,7 +254,7 @@ START_TEST(test_stats_agree_with_objects_taken_and_given_back)
     check_stats_match(size_class, taken, count, out);
     for (size_t i = 0; i < count; i += 2) {      /* every other object, one at a time */
         *(void **)taken[i] = NULL;
-        central_insert_batch(size_class, taken[i], 1, 0);
+        central_insert_batch(size_class, taken[i], 1, 0, false);
         out[i] = false;
         check_stats_match(size_class, taken, count, out);
     }
@@ -435,7 +448,7 @@ START_TEST(test_release_reports_what_it_keeps_for_being_recent)
     for (size_t i = 0; i + 1 < batch; i++)
         *(void **)taken[i] = taken[i + 1];
     *(void **)taken[batch - 1] = NULL;
-    central_insert_batch(size_class, taken[0], batch, 0);           /* into the transfer cache */
+    central_insert_batch(size_class, taken[0], batch, 0, false);           /* into the transfer cache */
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     bool waiting = false;
     central_release_idle(size_class, 0, &waiting);
@@ -515,7 +528,7 @@ START_TEST(test_a_mixed_chain_goes_back_to_the_shards_that_cut_its_spans)
         *(void **)first[i] = second[i];
         chain = first[i];
     }
-    central_insert_batch(size_class, chain, 2 * pairs, 0);
+    central_insert_batch(size_class, chain, 2 * pairs, 0, false);
     for (unsigned shard = 1; shard <= 2; shard++) {
         void *again[MAX_TAKEN];
         size_t again_count = 0;
@@ -542,7 +555,7 @@ START_TEST(test_a_full_batch_goes_to_its_first_objects_shard)
     open_shards();
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
-    central_insert_batch(size_class, head, batch, 0);
+    central_insert_batch(size_class, head, batch, 0, false);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     void *other = NULL;
     ck_assert_uint_eq(central_remove_batch(1, size_class, batch, &other, NULL), batch);
@@ -564,7 +577,7 @@ START_TEST(test_a_full_batch_of_a_shard_without_threads_goes_to_the_freeing_thre
     central_set_inhabited_shards(1u << 0 | 1u << 1);
     void *head = NULL;
     ck_assert_uint_eq(central_remove_batch(3, size_class, batch, &head, NULL), batch);
-    ck_assert_uint_eq(central_insert_batch(size_class, head, batch, 1), 3);
+    ck_assert_uint_eq(central_insert_batch(size_class, head, batch, 1, false), 3);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, batch);
     void *same = NULL;
     ck_assert_uint_eq(central_remove_batch(1, size_class, batch, &same, NULL), batch);
@@ -676,8 +689,8 @@ START_TEST(test_release_empties_every_shards_transfer_cache)
     *(void **)one = two_next;
     heads[1] = two;
     heads[2] = one;
-    for (unsigned shard = 0; shard < TEST_SHARDS; shard++)
-        central_insert_batch(size_class, heads[shard], batch, 0);
+    for (unsigned shard = 0; shard < TEST_SHARDS; shard++)      /* chains and arrays */
+        central_insert_batch(size_class, heads[shard], batch, 0, shard % 2 == 1);
     ck_assert_uint_eq(central_stats(size_class).in_transfer_cache, TEST_SHARDS * batch);
     bool waiting = false;
     central_release_idle(size_class, UINT64_MAX, &waiting);
@@ -698,6 +711,7 @@ Suite *tier_suite(void)
     tcase_add_loop_test(batches, test_a_full_batch_is_distinct_aligned_objects_of_the_class, 1, end);
     tcase_add_loop_test(batches, test_partial_counts_give_exactly_that_many, 1, end);
     tcase_add_loop_test(batches, test_a_full_batch_given_back_comes_back_as_the_same_chain, 1, end);
+    tcase_add_loop_test(batches, test_a_full_batch_given_back_as_an_array_comes_back_as_the_same_chain, 1, end);
     tcase_add_loop_test(batches, test_a_partial_removal_leaves_the_transfer_cache_alone, 1, end);
     suite_add_tcase(suite, batches);
     TCase *spans = tcase_create("spans");
