@@ -5,8 +5,8 @@
  * span: it is set and cleared only under it, by its thread or by a release pass
  * draining an idle thread's cache; an unlocked read only skips an empty slot):
  *   - the list's transfer slots [0, transfer_count) each hold a batch of exactly
- *     `batch` objects: as a chain (its head in the slot's first word), or, where bit
- *     i of transfer_arrays is set, as an array of their addresses, which the thread
+ *     `batch` objects: as a chain (its head in the list's slot i), or, where bit i
+ *     of transfer_arrays is set, as an array of their addresses, which the thread
  *     that gives it reads out of its chain before the lock, and the one that takes it
  *     links into a chain after the lock (transfer_batch_fill, transfer_batch_link);
  *   - a span of this class is on `partial` exactly when 0 < free_count and no thread
@@ -104,6 +104,7 @@ _Static_assert(sizeof(struct central_list) == CACHE_LINE_SIZE, "a list is one ca
  * threads from 6.9-7.0 to 7.1-7.3 MiB. */
 typedef void *transfer_slots[TRANSFER_SLOTS];
 typedef void *transfer_array[SIZE_CLASS_BATCH_MAX];
+_Static_assert(TRANSFER_SLOTS <= 32, "transfer_arrays has a bit for each slot");
 
 /* Shard 0's lists are static, and their pages untouched until a class is used; the
  * other shards' lists are set up together when a second thread's cache joins, or the
