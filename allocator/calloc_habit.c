@@ -23,7 +23,7 @@
 #define TRIAL_TAIL_FRACTION 16
 
 /* How many pages a memset clears in the time one page fault takes, measured once per
- * process (calloc_habit.h: 11-12 on an Intel Xeon VM, about 60 on an AMD EPYC one);
+ * process (calloc_habit.h: 11-14 on an Intel Xeon VM, about 60 on an AMD EPYC one);
  * 0 until then. Threads that measure at once store alike. */
 static uint32_t fault_cost_pages;
 
