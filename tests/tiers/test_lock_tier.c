@@ -13,6 +13,7 @@
  */
 #include "tests/tiers/tier_suite.h"
 
+#include "allocator/init.h"
 #include "allocator/lock.h"
 #include "allocator/single_thread.h"
 #include "central/large_spare.h"
