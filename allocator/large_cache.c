@@ -16,27 +16,25 @@ static struct span *span_of_block(const void *start)
     return pagemap_heap_span(page_of(start));
 }
 
-size_t large_cache_bytes(const struct large_cache *cache)
+/* The bytes of the first `slots` cached spans. Relaxed atomic loads (plain moves), so
+ * that statistics can read another thread's cache too. */
+static size_t slots_bytes(const struct large_cache *cache, unsigned slots)
 {
     size_t bytes = 0;
-    for (unsigned i = 0; i < cache->count; i++)
-        bytes += cache->slots[i].pages << PAGE_SHIFT;
+    for (unsigned i = 0; i < slots && i < LARGE_CACHE_SLOTS; i++)
+        bytes += __atomic_load_n(&cache->slots[i].pages, __ATOMIC_RELAXED) << PAGE_SHIFT;
     return bytes;
 }
 
-size_t large_cache_bytes_seen(const struct large_cache *cache)
+size_t large_cache_bytes(const struct large_cache *cache)
 {
-    unsigned count = __atomic_load_n(&cache->count, __ATOMIC_RELAXED);
-    size_t bytes = 0;
-    for (unsigned i = 0; i < count && i < LARGE_CACHE_SLOTS; i++)
-        bytes += __atomic_load_n(&cache->slots[i].pages, __ATOMIC_RELAXED) << PAGE_SHIFT;
-    return bytes;
+    return slots_bytes(cache, __atomic_load_n(&cache->count, __ATOMIC_RELAXED));
 }
 
 /* older_bytes from the slots, after a slow path changed them. */
 static void recount_older_bytes(struct large_cache *cache)
 {
-    cache->older_bytes = cache->count ? large_cache_bytes(cache) - large_cache_slot_bytes(cache, cache->count - 1) : 0;
+    cache->older_bytes = cache->count ? slots_bytes(cache, cache->count - 1) : 0;
 }
 
 /* Takes slot i out of the cache, keeping the others in age order. */

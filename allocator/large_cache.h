@@ -165,11 +165,9 @@ static inline void large_cache_put(struct large_cache *cache, void *start, size_
     large_cache_count_operation(cache);
 }
 
-/* The bytes of all the cached spans. */
+/* The bytes of all the cached spans: exact in the owning thread, approximate from
+ * another (statistics) while the owner runs. */
 size_t large_cache_bytes(const struct large_cache *cache);
-
-/* The same, read from another thread for statistics (approximate while it runs). */
-size_t large_cache_bytes_seen(const struct large_cache *cache);
 
 /* Returns every cached span to the page heap, keeping the cache's reservation of the
  * process-wide budget. */

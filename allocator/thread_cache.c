@@ -627,7 +627,7 @@ void thread_cache_count_cached(size_t counts[SIZE_CLASS_MAX_COUNT + 1], size_t *
             int32_t room = __atomic_load_n(&cache->room[c].count, __ATOMIC_RELAXED);
             counts[c] += room >= 0 && (uint32_t)room <= max_length ? max_length - (uint32_t)room : 0;
         }
-        *large_bytes += large_cache_bytes_seen(&cache->large);
+        *large_bytes += large_cache_bytes(&cache->large);
     }
     lock_release(&registry_lock);
 }
